@@ -1,0 +1,85 @@
+/*
+ * cairn/chain.h - the chain: genesis, block building and block application.
+ *
+ * A cairn_chain ties a store to its genesis and knows the tip. It offers the
+ * two paths every block takes:
+ *   - propose: execute candidate transactions in order on a fresh view of the
+ *     tip, skip those that fail (reporting why), and build the block header
+ *     and bytes. The proposal keeps its view so that committing it does not
+ *     execute anything again.
+ *   - apply: take a block and its commit from elsewhere (a peer, a replay)
+ *     and check everything - height, link to parent, time, validator-set
+ *     hash, proposer, state hash, Merkle root, every transaction's form,
+ *     signature and rules, the commit's signatures and stake - before
+ *     committing it.
+ * Both end in one atomic store commit (store.h).
+ */
+#ifndef CAIRN_CHAIN_H
+#define CAIRN_CHAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/block.h"
+#include "cairn/error.h"
+#include "cairn/genesis.h"
+#include "cairn/store.h"
+#include "cairn/view.h"
+
+typedef struct cairn_chain cairn_chain;
+
+/* Open the chain on a store. An empty (writable) store is initialised from
+ * g; otherwise the stored genesis must equal g (CAIRN_ERR_GENESIS_MISMATCH).
+ * g may be NULL to use the stored genesis (CAIRN_ERR_NOT_FOUND if none). */
+CAIRN_MUST_CHECK cairn_err cairn_chain_open(cairn_chain **out,
+                                            cairn_store *store,
+                                            const cairn_genesis *g);
+void cairn_chain_close(cairn_chain *c);
+
+const cairn_genesis *cairn_chain_genesis(const cairn_chain *c);
+const uint8_t *cairn_chain_genesis_hash(const cairn_chain *c);
+/* The validator set in force for the next block. */
+const cairn_valset *cairn_chain_valset(const cairn_chain *c);
+void cairn_chain_tip(const cairn_chain *c, cairn_tip *out);
+cairn_store *cairn_chain_store(cairn_chain *c);
+
+/* A built, not yet committed, block. */
+typedef struct cairn_proposal {
+  cairn_block_header header;
+  uint8_t hash[CAIRN_HASH_BYTES];
+  uint8_t *block; /* canonical bytes, malloc'd */
+  size_t block_len;
+  uint8_t (*txids)[CAIRN_HASH_BYTES]; /* header.tx_count entries */
+  uint8_t app_hash[CAIRN_HASH_BYTES]; /* state hash after this block */
+  cairn_view *view;                   /* its state changes */
+} cairn_proposal;
+
+/* Called for each candidate left out of a proposal. */
+typedef void (*cairn_reject_fn)(void *ctx, size_t index, cairn_err err);
+
+/* Build a block at tip+1 from candidates (canonical tx bytes, in order),
+ * taking at most CAIRN_BLOCK_TXS_MAX and staying under the byte limit;
+ * skipped candidates are reported through reject (may be NULL). Candidates
+ * beyond the limits are neither included nor rejected. time_ms is raised to
+ * parent time + 1 if needed. Errors: NOMEM, STORE. */
+CAIRN_MUST_CHECK cairn_err cairn_chain_propose(
+    cairn_chain *c, const cairn_slice *candidates, size_t n, uint64_t time_ms,
+    const uint8_t proposer[CAIRN_ED25519_PUBKEY_BYTES], cairn_reject_fn reject,
+    void *reject_ctx, cairn_proposal **out);
+void cairn_proposal_free(cairn_proposal *p);
+
+/* Commit a proposal of this chain's tip with its commit (checked with
+ * cairn_commit_verify). Errors: BAD_COMMIT, BAD_HEIGHT (tip moved), STORE. */
+CAIRN_MUST_CHECK cairn_err cairn_chain_commit_proposal(cairn_chain *c,
+                                                       const cairn_proposal *p,
+                                                       const cairn_commit *cm);
+
+/* Verify a block and its commit completely against the tip and commit it.
+ * On failure nothing is written and why holds a sentence naming the field
+ * and both values (e.g. "height 7: tx_root is ab.., recomputed cd..").
+ * Errors: the block errors of error.h, decode errors, BAD_BLOCK_TX. */
+CAIRN_MUST_CHECK cairn_err cairn_chain_apply_block(
+    cairn_chain *c, const uint8_t *block, size_t block_len,
+    const uint8_t *commit, size_t commit_len, char *why, size_t why_cap);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * cairn/error.h - error codes shared by every Cairn module.
+ *
+ * Every function that can fail returns a cairn_err; zero is success. The
+ * numeric values are stable (they appear in the HTTP API and in logs), and
+ * so are the short names returned by cairn_errname(). cairn_strerror() gives
+ * a sentence a user can act on.
+ *
+ * Ranges:   1- 19 generic and system      20- 39 encoding
+ *          40- 49 cryptography            50- 59 key files
+ *         100-149 transaction rules      150-179 block rules
+ *         180-199 storage                200-229 node, API and wallet
+ *
+ * The list is an X-macro so the enum, the names and the messages cannot
+ * drift apart: X(NAME, value, "short_name", "message").
+ */
+#ifndef CAIRN_ERROR_H
+#define CAIRN_ERROR_H
+
+#define CAIRN_MUST_CHECK __attribute__((warn_unused_result))
+
+#define CAIRN_ERRORS(X) \
+  X(OK,                    0, "ok", "success") \
+  X(NOMEM,                 1, "out_of_memory", "out of memory") \
+  X(IO,                    2, "io_error", "input/output error (see the preceding message for the file)") \
+  X(ARG,                   3, "invalid_argument", "invalid argument") \
+  X(LIMIT,                 4, "limit_exceeded", "a size or count limit was exceeded") \
+  X(NOT_FOUND,             5, "not_found", "not found") \
+  X(EXISTS,                6, "already_exists", "already exists; refusing to overwrite") \
+  X(INTERNAL,              7, "internal_error", "internal error") \
+  X(TRUNCATED,            20, "truncated", "input ends before the object is complete") \
+  X(TRAILING,             21, "trailing_bytes", "input has bytes after the end of the object") \
+  X(NONCANONICAL,         22, "noncanonical", "input is not in canonical form (unsorted, duplicated or non-minimal field)") \
+  X(RANGE,                23, "out_of_range", "a field is outside its allowed range") \
+  X(OVERSIZE,             24, "oversize", "input is larger than the allowed maximum") \
+  X(VERSION,              25, "bad_version", "unsupported format version") \
+  X(BAD_TYPE,             26, "bad_type", "unknown object or transaction type") \
+  X(HEX,                  27, "bad_hex", "malformed hexadecimal string") \
+  X(ADDRESS,              28, "bad_address", "malformed address (expected cairn1...)") \
+  X(CHECKSUM,             29, "bad_checksum", "address checksum does not match; check for a typo") \
+  X(BAD_PROOF,            30, "bad_proof", "inclusion proof does not verify") \
+  X(BAD_SIG,              40, "bad_signature", "signature does not verify") \
+  X(BAD_KEY,              41, "bad_key", "invalid public or secret key") \
+  X(PASSPHRASE,           50, "wrong_passphrase", "wrong passphrase, or the key file was altered") \
+  X(KEYFILE,              51, "bad_keyfile", "malformed key file") \
+  X(PERM,                 52, "insecure_permissions", "file is readable by other users; run chmod 600 on it") \
+  X(CHAIN_ID,            100, "wrong_chain", "transaction is for a different chain") \
+  X(SEQ_GAP,             101, "sequence_gap", "sequence number is ahead of the account's next sequence") \
+  X(SEQ_REPLAY,          102, "sequence_replay", "sequence number was already used (replayed transaction)") \
+  X(TX_EXPIRED,          103, "tx_expired", "transaction expired: its expiry height has passed") \
+  X(INSUFFICIENT,        104, "insufficient_balance", "insufficient balance for this amount") \
+  X(UNKNOWN_BRAND,       105, "unknown_brand", "no brand with this id exists on this chain") \
+  X(NOT_ISSUER,          106, "not_issuer", "only the brand's issuer key may do this") \
+  X(NOT_TRANSFERABLE,    107, "not_transferable", "this brand's points are not transferable between members") \
+  X(ZERO_AMOUNT,         108, "zero_amount", "amount must be at least 1") \
+  X(OVERFLOW,            109, "overflow", "amount would overflow a 64-bit balance") \
+  X(SELF_TRANSFER,       110, "self_transfer", "sender and recipient are the same account") \
+  X(COUPON_UNKNOWN,      111, "coupon_unknown", "no coupon with this id exists") \
+  X(COUPON_REDEEMED,     112, "coupon_redeemed", "coupon was already redeemed") \
+  X(COUPON_EXPIRED,      113, "coupon_expired", "coupon has expired") \
+  X(COUPON_NOT_OWNER,    114, "coupon_not_owner", "coupon is not owned by the sender") \
+  X(COUPON_WRONG_BRAND,  115, "coupon_wrong_brand", "coupon can only be redeemed at the brand that issued it") \
+  X(COUPON_EXISTS,       116, "coupon_exists", "a coupon with this id already exists") \
+  X(COUPON_NOT_TRANSFERABLE, 117, "coupon_not_transferable", "coupon is marked non-transferable") \
+  X(DUPLICATE_TX,        118, "duplicate_tx", "transaction is already pending or committed") \
+  X(BAD_HEIGHT,          150, "bad_height", "block height does not follow the chain tip") \
+  X(BAD_PREV,            151, "bad_prev_hash", "block does not link to the previous block") \
+  X(BAD_TX_ROOT,         152, "bad_tx_root", "block Merkle root does not match its transactions") \
+  X(BAD_STATE_HASH,      153, "bad_state_hash", "block state hash does not match the replayed state") \
+  X(BAD_VALSET,          154, "bad_validators_hash", "block validator-set hash does not match the set in force") \
+  X(BAD_PROPOSER,        155, "bad_proposer", "block proposer is not a validator of this height") \
+  X(BAD_COMMIT,          156, "bad_commit", "block commit lacks valid precommits from more than 2/3 of stake") \
+  X(BAD_TIME,            157, "bad_time", "block time is not after its parent's") \
+  X(BAD_BLOCK_TX,        158, "bad_block_tx", "block contains an invalid transaction") \
+  X(STORE,               180, "store_error", "database error (LMDB)") \
+  X(CORRUPT,             181, "corrupt", "stored data is corrupt or inconsistent") \
+  X(GENESIS_MISMATCH,    182, "genesis_mismatch", "data directory belongs to a different genesis") \
+  X(MAP_FULL,            183, "map_full", "database map is full") \
+  X(MEMPOOL_FULL,        200, "mempool_full", "mempool is full; retry later") \
+  X(CONFIG,              201, "bad_config", "invalid configuration") \
+  X(JSON,                202, "bad_json", "malformed JSON") \
+  X(HTTP,                203, "http_error", "HTTP request failed") \
+  X(NETWORK,             204, "network_error", "cannot reach the node; is cairnd running at that URL?") \
+  X(TIMEOUT,             205, "timeout", "timed out") \
+  X(GENESIS,             206, "bad_genesis", "invalid genesis file") \
+  X(USAGE,               207, "usage", "invalid command-line usage")
+
+typedef enum cairn_err {
+#define CAIRN_ERR_ENUM_(name, value, short_name, message) CAIRN_ERR_##name = value,
+  CAIRN_ERRORS(CAIRN_ERR_ENUM_)
+#undef CAIRN_ERR_ENUM_
+} cairn_err;
+
+#define CAIRN_OK CAIRN_ERR_OK
+
+/* A sentence describing the error; never NULL ("unknown error" for values
+ * outside the list). */
+const char *cairn_strerror(cairn_err err);
+
+/* The stable short name ("insufficient_balance"); never NULL. */
+const char *cairn_errname(cairn_err err);
+
+/* Propagate an error: evaluate expr once, return it if not OK. */
+#define CAIRN_TRY(expr)                                                        \
+  do {                                                                         \
+    cairn_err cairn_try_err_ = (expr);                                         \
+    if (cairn_try_err_ != CAIRN_OK) return cairn_try_err_;                     \
+  } while (0)
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * cairn/file.h - small-file helpers shared by every reader of local files
+ * (genesis, configuration, key files, audit checkpoints).
+ *
+ * Reads are bounded (a file larger than the caller's limit is an error, not
+ * an allocation), and writes are atomic: a temporary file in the same
+ * directory is written, fsynced and renamed over the target, then the
+ * directory is fsynced, so a crash leaves either the old or the new file.
+ */
+#ifndef CAIRN_FILE_H
+#define CAIRN_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cairn/error.h"
+
+/* Read a whole file into a malloc'd NUL-terminated buffer (caller frees).
+ * Errors: NOT_FOUND, IO, OVERSIZE (> max bytes), NOMEM. */
+CAIRN_MUST_CHECK cairn_err cairn_file_read_all(const char *path, size_t max,
+                                               char **out, size_t *len);
+
+/* Write a file atomically with the given mode (e.g. 0600). With exclusive,
+ * fail with CAIRN_ERR_EXISTS if path already exists. Errors: EXISTS, IO. */
+CAIRN_MUST_CHECK cairn_err cairn_file_write_atomic(const char *path,
+                                                   const void *data,
+                                                   size_t len, unsigned mode,
+                                                   bool exclusive);
+
+/* CAIRN_ERR_PERM if the file can be read or written by group or others,
+ * NOT_FOUND / IO if it cannot be examined. */
+CAIRN_MUST_CHECK cairn_err cairn_file_check_private(const char *path);
+
+#endif

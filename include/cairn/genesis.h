@@ -1,0 +1,91 @@
+/*
+ * cairn/genesis.h - the genesis document: chain id, brands, validators.
+ *
+ * Operators write genesis as JSON (specs/genesis.md); the node turns it into
+ * the canonical binary form below, whose tagged hash is the genesis hash, the
+ * prev_hash of block 1. Every node and every auditor must derive the same
+ * bytes from the same JSON, so the JSON is checked strictly: unknown fields,
+ * duplicate names, unsorted ids and bad keys are errors.
+ *
+ *   version u8 (=1) | chain_id var8 | time_ms u64
+ *   | u16 n_brands | n * (id u32 | name var8 | issuer [32] | flags u8)
+ *   | u16 n_validators | n * (pubkey [32] | power u64 | name var8)
+ *
+ * Brand flags: bit 0 = points transferable between members; other bits 0.
+ * Brands ascend strictly by id (ids >= 1); validators ascend by pubkey.
+ */
+#ifndef CAIRN_GENESIS_H
+#define CAIRN_GENESIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/block.h"
+#include "cairn/error.h"
+#include "cairn/hash.h"
+#include "cairn/limits.h"
+#include "cairn/sig.h"
+
+#define CAIRN_GENESIS_VERSION 1
+#define CAIRN_BRAND_FLAG_TRANSFERABLE 0x01u
+#define CAIRN_BRAND_FLAGS_KNOWN 0x01u
+
+typedef struct cairn_brand {
+  uint32_t id;
+  uint8_t name_len;
+  char name[CAIRN_NAME_BYTES_MAX + 1]; /* NUL-terminated, [a-z0-9-] */
+  uint8_t issuer[CAIRN_PUBKEY_BYTES];
+  uint8_t flags;
+} cairn_brand;
+
+typedef struct cairn_genesis {
+  uint8_t version;
+  uint8_t chain_id_len;
+  char chain_id[CAIRN_CHAIN_ID_BYTES_MAX + 1]; /* NUL-terminated */
+  uint64_t time_ms;
+  uint16_t n_brands;
+  cairn_brand brands[CAIRN_BRANDS_MAX];
+  cairn_valset validators;
+} cairn_genesis;
+
+/* Largest canonical genesis. */
+#define CAIRN_GENESIS_BYTES_MAX                                                \
+  (1 + 1 + CAIRN_CHAIN_ID_BYTES_MAX + 8 + 2 +                                  \
+   CAIRN_BRANDS_MAX * (4 + 1 + CAIRN_NAME_BYTES_MAX + 32 + 1) + 2 +           \
+   CAIRN_VALIDATORS_MAX * (32 + 8 + 1 + CAIRN_NAME_BYTES_MAX))
+
+CAIRN_MUST_CHECK cairn_err cairn_genesis_encode(uint8_t *buf, size_t cap,
+                                                size_t *len,
+                                                const cairn_genesis *g);
+/* Decode and validate (cairn_genesis_check). */
+CAIRN_MUST_CHECK cairn_err cairn_genesis_decode(cairn_genesis *g,
+                                                const uint8_t *buf, size_t len);
+/* The semantic rules: chain id and names charset, ids ascending, names
+ * unique, issuer keys valid, >= 1 brand and >= 1 validator, power bounds.
+ * Writes a sentence to why. CAIRN_ERR_GENESIS on failure. */
+CAIRN_MUST_CHECK cairn_err cairn_genesis_check(cairn_genesis *g, char *why,
+                                               size_t why_cap);
+CAIRN_MUST_CHECK cairn_err cairn_genesis_hash(uint8_t out[CAIRN_HASH_BYTES],
+                                              const cairn_genesis *g);
+
+/* Parse the JSON form. Errors: CAIRN_ERR_JSON (syntax), CAIRN_ERR_GENESIS
+ * (content), with a sentence naming the field in why. */
+CAIRN_MUST_CHECK cairn_err cairn_genesis_from_json(cairn_genesis *g,
+                                                   const char *text, size_t len,
+                                                   char *why, size_t why_cap);
+/* Render JSON (malloc'd, caller frees). */
+CAIRN_MUST_CHECK cairn_err cairn_genesis_to_json(const cairn_genesis *g,
+                                                 char **out);
+/* Read and parse a JSON genesis file. Errors also: NOT_FOUND, IO, OVERSIZE. */
+CAIRN_MUST_CHECK cairn_err cairn_genesis_load(cairn_genesis *g,
+                                              const char *path, char *why,
+                                              size_t why_cap);
+
+/* Lookups; NULL when absent. */
+const cairn_brand *cairn_genesis_brand_by_id(const cairn_genesis *g,
+                                             uint32_t id);
+const cairn_brand *cairn_genesis_brand_by_name(const cairn_genesis *g,
+                                               const char *name);
+
+#endif

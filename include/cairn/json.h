@@ -1,0 +1,44 @@
+/*
+ * cairn/json.h - JSON renderings shared by the node's API and the wallet.
+ *
+ * Conventions (specs/api.md): hashes, ids and raw bytes are lowercase hex;
+ * member and brand keys are addresses (cairn1...); validator keys are hex;
+ * amounts and other u64 quantities that can exceed 2^53 are decimal strings
+ * ("amount": "100") so that no client loses precision; heights, counts and
+ * times are JSON integers. References and labels are strings when they are
+ * printable UTF-8, else hex with a "_hex" suffix on the field name.
+ */
+#ifndef CAIRN_JSON_H
+#define CAIRN_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cairn/block.h"
+#include "cairn/error.h"
+#include "cairn/genesis.h"
+#include "cairn/state.h"
+#include "cairn/tx.h"
+
+/* Each returns a new reference, or NULL on allocation failure. */
+json_t *cairn_json_hex(const uint8_t *p, size_t n);
+json_t *cairn_json_u64(uint64_t v); /* decimal string */
+json_t *cairn_json_address(const uint8_t pk[32]);
+json_t *cairn_json_tx(const cairn_tx *tx, const uint8_t txid[32]);
+json_t *cairn_json_header(const cairn_block_header *h, const uint8_t hash[32]);
+json_t *cairn_json_commit(const cairn_commit *c);
+/* status is "active", "redeemed" or "expired" (expired when tip_height >
+ * expiry_height and not redeemed). */
+json_t *cairn_json_coupon(const cairn_coupon *c, uint64_t tip_height);
+json_t *cairn_json_brand(const cairn_brand *b);
+
+/* Parse a u64 given as a decimal string (canonical: no sign, no leading
+ * zeros, no spaces) or as a non-negative JSON integer. CAIRN_ERR_RANGE /
+ * CAIRN_ERR_JSON on failure. */
+CAIRN_MUST_CHECK cairn_err cairn_json_get_u64(const json_t *v, uint64_t *out);
+/* Parse a canonical decimal string into a u64 (same rules). */
+CAIRN_MUST_CHECK cairn_err cairn_parse_u64(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * cairn/store.h - the LMDB store: one environment per node.
+ *
+ * Named databases:
+ *   meta          "genesis" -> canonical genesis bytes
+ *                 "tip"     -> height u64 | block hash [32] | app hash [32]
+ *                              | time_ms u64   (absent before genesis)
+ *   blocks        height u64 -> block bytes
+ *   commits       height u64 -> commit bytes
+ *   block_index   block hash [32] -> height u64
+ *   tx_index      txid [32] -> height u64 | position u32
+ *   balances, sequences, coupons, coupon_owner, brands, validators:
+ *                 the application state (layouts in state.h); written only
+ *                 through a view's change set (view.h).
+ *
+ * A block, its commit, its indexes, its state changes and the new tip are
+ * written in one write transaction, committed durably (fsync) unless the
+ * store was opened with no_sync. LMDB's copy-on-write B-tree makes the commit
+ * atomic: after a crash the store holds either the old tip and state or the
+ * new ones. When the map fills, the transaction is aborted, the map doubled
+ * and the transaction redone, so MDB_MAP_FULL never reaches the caller.
+ *
+ * A store opened read_only can be read while a node writes the same
+ * directory (LMDB's MVCC readers), which is what `cairn audit` does.
+ */
+#ifndef CAIRN_STORE_H
+#define CAIRN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/error.h"
+#include "cairn/hash.h"
+
+typedef enum cairn_table {
+  /* State tables: part of the state hash. Values are stable: they are
+   * hashed into the change digest. */
+  CAIRN_T_BALANCES = 1,
+  CAIRN_T_SEQUENCES = 2,
+  CAIRN_T_COUPONS = 3,
+  CAIRN_T_COUPON_OWNER = 4,
+  CAIRN_T_BRANDS = 5,
+  CAIRN_T_VALIDATORS = 6,
+  /* Chain tables. */
+  CAIRN_T_META = 16,
+  CAIRN_T_BLOCKS = 17,
+  CAIRN_T_COMMITS = 18,
+  CAIRN_T_BLOCK_INDEX = 19,
+  CAIRN_T_TX_INDEX = 20
+} cairn_table;
+
+#define CAIRN_STATE_TABLE_MIN 1
+#define CAIRN_STATE_TABLE_MAX 6
+/* Keys and values in state tables are small; the view copies them. */
+#define CAIRN_KEY_BYTES_MAX 64
+#define CAIRN_VALUE_BYTES_MAX 512
+
+typedef struct cairn_store cairn_store;
+typedef struct cairn_rtxn cairn_rtxn;
+struct cairn_view;
+
+typedef struct cairn_store_opts {
+  bool read_only; /* open an existing store for reading only */
+  bool no_sync;   /* skip fsync at commit (tests, benchmarks): a crash may
+                     lose the last commits but never mixes states */
+  uint64_t map_bytes_initial; /* 0: CAIRN_STORE_MAP_BYTES_INITIAL */
+} cairn_store_opts;
+
+typedef struct cairn_tip {
+  uint64_t height; /* 0: only genesis */
+  uint8_t hash[CAIRN_HASH_BYTES];     /* genesis hash at height 0 */
+  uint8_t app_hash[CAIRN_HASH_BYTES]; /* state hash after this block */
+  uint64_t time_ms;
+} cairn_tip;
+
+/* Open (creating dir with mode 0700 unless read_only). opts may be NULL.
+ * Errors: NOT_FOUND (read_only and no store there), IO, STORE. */
+CAIRN_MUST_CHECK cairn_err cairn_store_open(cairn_store **out, const char *dir,
+                                            const cairn_store_opts *opts);
+void cairn_store_close(cairn_store *s);
+
+/* Read transactions: a consistent snapshot. Returned value pointers are
+ * valid until cairn_store_read_end(). */
+CAIRN_MUST_CHECK cairn_err cairn_store_read_begin(cairn_store *s,
+                                                  cairn_rtxn **out);
+void cairn_store_read_end(cairn_rtxn *r);
+
+/* CAIRN_ERR_NOT_FOUND when absent. */
+CAIRN_MUST_CHECK cairn_err cairn_store_get(cairn_rtxn *r, cairn_table t,
+                                           const uint8_t *key, size_t klen,
+                                           const uint8_t **val, size_t *vlen);
+
+/* Visit keys that start with prefix, ascending, at most max of them. The
+ * callback returns non-zero to stop early. */
+typedef int (*cairn_store_visit_fn)(void *ctx, const uint8_t *key,
+                                    size_t klen, const uint8_t *val,
+                                    size_t vlen);
+CAIRN_MUST_CHECK cairn_err cairn_store_scan(cairn_rtxn *r, cairn_table t,
+                                            const uint8_t *prefix, size_t plen,
+                                            size_t max, cairn_store_visit_fn fn,
+                                            void *ctx);
+
+/* CAIRN_ERR_NOT_FOUND before genesis. */
+CAIRN_MUST_CHECK cairn_err cairn_store_tip(cairn_rtxn *r, cairn_tip *tip);
+
+/* Convenience lookups (zero-copy, valid until read_end). */
+CAIRN_MUST_CHECK cairn_err cairn_store_block(cairn_rtxn *r, uint64_t height,
+                                             const uint8_t **block,
+                                             size_t *block_len,
+                                             const uint8_t **commit,
+                                             size_t *commit_len);
+CAIRN_MUST_CHECK cairn_err cairn_store_block_height(cairn_rtxn *r,
+                                                    const uint8_t hash[32],
+                                                    uint64_t *height);
+CAIRN_MUST_CHECK cairn_err cairn_store_tx_location(cairn_rtxn *r,
+                                                   const uint8_t txid[32],
+                                                   uint64_t *height,
+                                                   uint32_t *position);
+
+/* Write genesis: canonical bytes, the initial state (a view's changes) and
+ * tip (height 0, hash = genesis hash). CAIRN_ERR_EXISTS if already set. */
+CAIRN_MUST_CHECK cairn_err cairn_store_commit_genesis(
+    cairn_store *s, const uint8_t *genesis, size_t genesis_len,
+    const uint8_t genesis_hash[32], const struct cairn_view *changes,
+    const uint8_t app_hash[32], uint64_t time_ms);
+
+typedef struct cairn_store_block_write {
+  uint64_t height;
+  const uint8_t *hash;   /* [32] */
+  const uint8_t *block;  /* canonical block bytes */
+  size_t block_len;
+  const uint8_t *commit; /* canonical commit bytes */
+  size_t commit_len;
+  const uint8_t (*txids)[32];
+  size_t n_txids;
+  const struct cairn_view *changes; /* state changes of this block */
+  const uint8_t *app_hash; /* [32] state hash after this block */
+  uint64_t time_ms;
+} cairn_store_block_write;
+
+/* Commit one block atomically and durably. Checks that height = tip + 1
+ * (CAIRN_ERR_BAD_HEIGHT). */
+CAIRN_MUST_CHECK cairn_err cairn_store_commit_block(
+    cairn_store *s, const cairn_store_block_write *w);
+
+/* The directory path the store was opened with. */
+const char *cairn_store_path(const cairn_store *s);
+
+#endif
