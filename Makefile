@@ -3,7 +3,7 @@
 #   make              build build/libcairn.a, build/cairnd and build/cairn
 #   make test         unit tests (cmocka) then integration tests (real binaries)
 #   make unit         unit tests only
-#   make demo         build and start a local demo chain (see README)
+#   make demo         install deps, build and start a local demo chain (README)
 #   make install PREFIX=/usr/local
 #   make deps         install missing Debian packages (apt-get; needs root/sudo)
 #   make clean
@@ -88,7 +88,7 @@ test: all $(TEST_BIN)
 	@BUILD=$(BUILD) sh tests/run_unit.sh $(TEST_BIN)
 	@BUILD=$(BUILD) sh tests/integration/run.sh
 
-demo: all
+demo:
 	sh scripts/demo.sh
 
 deps:
