@@ -33,4 +33,13 @@ void cairn_address_encode(char *out, size_t out_cap,
 CAIRN_MUST_CHECK cairn_err cairn_address_decode(uint8_t pk[CAIRN_PUBKEY_BYTES],
                                                 const char *addr);
 
+/* Check any bech32m string (BIP-350), whatever its prefix: at most 90
+ * characters, a non-empty human-readable part of characters 33..126, a
+ * last "1" separator, data characters from the bech32 alphabet, at least six
+ * of them, one case throughout. Returns CAIRN_OK if the checksum is a valid
+ * bech32m checksum, CAIRN_ERR_CHECKSUM if it is not (including a valid
+ * BIP-173 bech32 checksum), CAIRN_ERR_ADDRESS if the string is malformed.
+ * Used to test the checksum against BIP-350's own vectors. */
+CAIRN_MUST_CHECK cairn_err cairn_bech32m_verify_checksum(const char *s);
+
 #endif
