@@ -122,11 +122,14 @@ typedef struct cairn_vote {
 /* Vote wire form: type | height | round | block_hash | validator | sig. */
 CAIRN_MUST_CHECK cairn_err cairn_vote_encode(uint8_t *buf, size_t cap,
                                              size_t *len, const cairn_vote *v);
+/* Errors: TRUNCATED, TRAILING, BAD_TYPE (not 1 or 2), RANGE (height 0). */
 CAIRN_MUST_CHECK cairn_err cairn_vote_decode(cairn_vote *v, const uint8_t *buf,
                                              size_t len);
 void cairn_vote_signhash(uint8_t out[CAIRN_HASH_BYTES], const uint8_t *chain_id,
                          size_t chain_id_len, uint8_t type, uint64_t height,
                          uint32_t round, const uint8_t block_hash[32]);
+/* Signs v's (type, height, round, block_hash) and sets v->validator to the
+ * public half of sk. */
 CAIRN_MUST_CHECK cairn_err cairn_vote_sign(
     cairn_vote *v, const uint8_t *chain_id, size_t chain_id_len,
     const uint8_t sk[CAIRN_ED25519_SECKEY_BYTES]);

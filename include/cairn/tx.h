@@ -111,7 +111,8 @@ CAIRN_MUST_CHECK cairn_err cairn_tx_encode(uint8_t *buf, size_t cap,
 
 /* Decode and check structure. Errors: CAIRN_ERR_OVERSIZE (len >
  * CAIRN_TX_BYTES_MAX), TRUNCATED, TRAILING, VERSION, BAD_TYPE, RANGE,
- * NONCANONICAL, ZERO_AMOUNT. tx is zeroed on failure. */
+ * NONCANONICAL, ZERO_AMOUNT, UNKNOWN_BRAND (brand 0), BAD_KEY (a recipient
+ * `to` that is not a valid x-only key). tx is zeroed on failure. */
 CAIRN_MUST_CHECK cairn_err cairn_tx_decode(cairn_tx *tx, const uint8_t *buf,
                                            size_t len);
 

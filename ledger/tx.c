@@ -1,0 +1,371 @@
+/*
+ * tx.c - transactions: canonical encoding, structural checks, ids and
+ * signatures.
+ *
+ * A transaction has exactly one byte form (include/cairn/tx.h has the
+ * layout): a common prefix (version, type, chain id, sender, sequence,
+ * expiry height), a payload whose shape depends on the type, and the
+ * sender's BIP-340 signature over the tagged hash of everything before it.
+ * Its id is the tagged hash of all of its bytes, so two encodings of "the
+ * same" transaction cannot exist and a txid names one byte string.
+ *
+ * The decoder is the gate through which every transaction from outside
+ * enters, so it checks each field as soon as it is read and stops at the
+ * first problem: the reported error is the one a human would name first
+ * ("bad version" rather than "truncated" for a one-byte input with a wrong
+ * version). It enforces everything that can be decided from the bytes alone
+ * - sizes, ranges, amounts >= 1, canonical booleans, non-zero brands, and
+ * recipients that are valid public keys, so garbage keys never reach the
+ * chain where coins sent to them would be lost. Rules that need state
+ * (balances, sequences, issuers) are in state.c; the signature is checked
+ * separately by cairn_tx_verify() so that verification can run on many
+ * cores.
+ *
+ * The encoder applies the same field rules as assertions: a struct that the
+ * decoder would reject is a bug in the caller, and refusing to serialise it
+ * means every byte string this library produces decodes again. (Recipient
+ * keys are the exception: checking a curve point costs a square root, and
+ * callers obtain keys from addresses, which are already checked.)
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "cairn/encoding.h"
+#include "cairn/tx.h"
+
+/* ---- field rules shared by the encoder (asserted) and decoder ---- */
+
+/* Brand 0 is reserved: genesis ids start at 1, so no transaction can name
+ * it. */
+static cairn_err tx_check_brand(uint32_t brand) {
+  return brand == 0 ? CAIRN_ERR_UNKNOWN_BRAND : CAIRN_OK;
+}
+
+static cairn_err tx_check_amount(uint64_t amount) {
+  return amount == 0 ? CAIRN_ERR_ZERO_AMOUNT : CAIRN_OK;
+}
+
+/* Kind, value and expiry of a coupon, in the order they are encoded. */
+static cairn_err tx_check_coupon_kind(uint8_t kind) {
+  return (kind == CAIRN_COUPON_AMOUNT || kind == CAIRN_COUPON_PERCENT)
+             ? CAIRN_OK
+             : CAIRN_ERR_RANGE;
+}
+
+static cairn_err tx_check_coupon_value(uint8_t kind, uint64_t value) {
+  if (value == 0) return CAIRN_ERR_ZERO_AMOUNT;
+  if (kind == CAIRN_COUPON_PERCENT && value > CAIRN_COUPON_PERCENT_MAX) {
+    return CAIRN_ERR_RANGE;
+  }
+  return CAIRN_OK;
+}
+
+/* The payload rules of a struct about to be encoded (the decoder checks the
+ * same rules field by field while reading). */
+static cairn_err tx_check_payload(const cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_ISSUE:
+    case CAIRN_TX_TRANSFER:
+      /* issue and transfer share one struct layout (cairn_tx_credit). */
+      CAIRN_TRY(tx_check_brand(tx->u.transfer.brand));
+      return tx_check_amount(tx->u.transfer.amount);
+    case CAIRN_TX_REDEEM:
+      CAIRN_TRY(tx_check_brand(tx->u.redeem.brand));
+      CAIRN_TRY(tx_check_amount(tx->u.redeem.amount));
+      return tx->u.redeem.ref_len <= CAIRN_REF_BYTES_MAX ? CAIRN_OK
+                                                         : CAIRN_ERR_RANGE;
+    case CAIRN_TX_COUPON_ISSUE: {
+      const cairn_tx_coupon_issue *c = &tx->u.coupon_issue;
+      CAIRN_TRY(tx_check_brand(c->brand));
+      CAIRN_TRY(tx_check_coupon_kind(c->kind));
+      CAIRN_TRY(tx_check_coupon_value(c->kind, c->value));
+      if (c->expiry_height == 0) return CAIRN_ERR_RANGE;
+      return c->label_len <= CAIRN_LABEL_BYTES_MAX ? CAIRN_OK
+                                                   : CAIRN_ERR_RANGE;
+    }
+    case CAIRN_TX_COUPON_TRANSFER:
+      return CAIRN_OK;
+    case CAIRN_TX_COUPON_REDEEM:
+      CAIRN_TRY(tx_check_brand(tx->u.coupon_redeem.brand));
+      return tx->u.coupon_redeem.ref_len <= CAIRN_REF_BYTES_MAX
+                 ? CAIRN_OK
+                 : CAIRN_ERR_RANGE;
+    default:
+      return CAIRN_ERR_BAD_TYPE;
+  }
+}
+
+static cairn_err tx_check_struct(const cairn_tx *tx) {
+  if (tx->version != CAIRN_TX_VERSION) return CAIRN_ERR_VERSION;
+  if (tx->type < CAIRN_TX_TYPE_MIN || tx->type > CAIRN_TX_TYPE_MAX) {
+    return CAIRN_ERR_BAD_TYPE;
+  }
+  if (tx->chain_id_len == 0 || tx->chain_id_len > CAIRN_CHAIN_ID_BYTES_MAX) {
+    return CAIRN_ERR_RANGE;
+  }
+  if (tx->sequence == 0 || tx->expiry_height == 0) return CAIRN_ERR_RANGE;
+  return tx_check_payload(tx);
+}
+
+/* ---- encoding ---- */
+
+static void tx_put_payload(cairn_writer *w, const cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_ISSUE:
+    case CAIRN_TX_TRANSFER:
+      cairn_put_u32(w, tx->u.transfer.brand);
+      cairn_put_bytes(w, tx->u.transfer.to, CAIRN_PUBKEY_BYTES);
+      cairn_put_u64(w, tx->u.transfer.amount);
+      break;
+    case CAIRN_TX_REDEEM:
+      cairn_put_u32(w, tx->u.redeem.brand);
+      cairn_put_u64(w, tx->u.redeem.amount);
+      cairn_put_var8(w, tx->u.redeem.ref, tx->u.redeem.ref_len);
+      break;
+    case CAIRN_TX_COUPON_ISSUE: {
+      const cairn_tx_coupon_issue *c = &tx->u.coupon_issue;
+      cairn_put_u32(w, c->brand);
+      cairn_put_bytes(w, c->to, CAIRN_PUBKEY_BYTES);
+      cairn_put_u8(w, c->kind);
+      cairn_put_u64(w, c->value);
+      cairn_put_u64(w, c->expiry_height);
+      cairn_put_u8(w, c->transferable ? 1 : 0);
+      cairn_put_var8(w, c->label, c->label_len);
+      break;
+    }
+    case CAIRN_TX_COUPON_TRANSFER:
+      cairn_put_bytes(w, tx->u.coupon_transfer.coupon, CAIRN_HASH_BYTES);
+      cairn_put_bytes(w, tx->u.coupon_transfer.to, CAIRN_PUBKEY_BYTES);
+      break;
+    case CAIRN_TX_COUPON_REDEEM:
+      cairn_put_bytes(w, tx->u.coupon_redeem.coupon, CAIRN_HASH_BYTES);
+      cairn_put_u32(w, tx->u.coupon_redeem.brand);
+      cairn_put_var8(w, tx->u.coupon_redeem.ref, tx->u.coupon_redeem.ref_len);
+      break;
+    default:
+      assert(!"tx type checked by tx_check_struct");
+  }
+}
+
+/* Everything before the signature: the signed part. */
+static void tx_put_unsigned(cairn_writer *w, const cairn_tx *tx) {
+  cairn_put_u8(w, tx->version);
+  cairn_put_u8(w, tx->type);
+  cairn_put_var8(w, tx->chain_id, tx->chain_id_len);
+  cairn_put_bytes(w, tx->sender, CAIRN_PUBKEY_BYTES);
+  cairn_put_u64(w, tx->sequence);
+  cairn_put_u64(w, tx->expiry_height);
+  tx_put_payload(w, tx);
+}
+
+cairn_err cairn_tx_encode(uint8_t *buf, size_t cap, size_t *len,
+                          const cairn_tx *tx) {
+  cairn_writer w;
+  assert(tx != NULL && len != NULL);
+  cairn_err valid = tx_check_struct(tx);
+  assert(valid == CAIRN_OK);
+  (void)valid;
+  cairn_writer_init(&w, buf, cap);
+  tx_put_unsigned(&w, tx);
+  cairn_put_bytes(&w, tx->sig, CAIRN_SIG_BYTES);
+  cairn_err err = cairn_writer_finish(&w, len);
+  assert(err != CAIRN_OK || *len <= CAIRN_TX_BYTES_MAX);
+  return err;
+}
+
+/* ---- decoding ---- */
+
+/* A recipient must be a usable x-only key: points sent to anything else
+ * could never be spent. */
+static cairn_err tx_get_recipient(cairn_reader *r, uint8_t to[32]) {
+  CAIRN_TRY(cairn_get_bytes(r, to, CAIRN_PUBKEY_BYTES));
+  return cairn_schnorr_pubkey_check(to);
+}
+
+static cairn_err tx_get_var8_into(cairn_reader *r, uint8_t *out,
+                                  uint8_t *out_len, size_t max) {
+  const uint8_t *p;
+  size_t n;
+  CAIRN_TRY(cairn_get_var8(r, &p, &n, max));
+  assert(n <= max && n <= 255);
+  if (n > 0) memcpy(out, p, n);
+  *out_len = (uint8_t)n;
+  return CAIRN_OK;
+}
+
+/* ISSUE and TRANSFER payload. */
+static cairn_err tx_get_credit(cairn_reader *r, cairn_tx_credit *c) {
+  CAIRN_TRY(cairn_get_u32(r, &c->brand));
+  CAIRN_TRY(tx_check_brand(c->brand));
+  CAIRN_TRY(tx_get_recipient(r, c->to));
+  CAIRN_TRY(cairn_get_u64(r, &c->amount));
+  return tx_check_amount(c->amount);
+}
+
+static cairn_err tx_get_redeem(cairn_reader *r, cairn_tx_redeem *c) {
+  CAIRN_TRY(cairn_get_u32(r, &c->brand));
+  CAIRN_TRY(tx_check_brand(c->brand));
+  CAIRN_TRY(cairn_get_u64(r, &c->amount));
+  CAIRN_TRY(tx_check_amount(c->amount));
+  return tx_get_var8_into(r, c->ref, &c->ref_len, CAIRN_REF_BYTES_MAX);
+}
+
+static cairn_err tx_get_coupon_issue(cairn_reader *r,
+                                     cairn_tx_coupon_issue *c) {
+  CAIRN_TRY(cairn_get_u32(r, &c->brand));
+  CAIRN_TRY(tx_check_brand(c->brand));
+  CAIRN_TRY(tx_get_recipient(r, c->to));
+  CAIRN_TRY(cairn_get_u8(r, &c->kind));
+  CAIRN_TRY(tx_check_coupon_kind(c->kind));
+  CAIRN_TRY(cairn_get_u64(r, &c->value));
+  CAIRN_TRY(tx_check_coupon_value(c->kind, c->value));
+  CAIRN_TRY(cairn_get_u64(r, &c->expiry_height));
+  if (c->expiry_height == 0) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_bool(r, &c->transferable));
+  return tx_get_var8_into(r, c->label, &c->label_len, CAIRN_LABEL_BYTES_MAX);
+}
+
+static cairn_err tx_get_coupon_transfer(cairn_reader *r,
+                                        cairn_tx_coupon_transfer *c) {
+  CAIRN_TRY(cairn_get_bytes(r, c->coupon, CAIRN_HASH_BYTES));
+  return tx_get_recipient(r, c->to);
+}
+
+static cairn_err tx_get_coupon_redeem(cairn_reader *r,
+                                      cairn_tx_coupon_redeem *c) {
+  CAIRN_TRY(cairn_get_bytes(r, c->coupon, CAIRN_HASH_BYTES));
+  CAIRN_TRY(cairn_get_u32(r, &c->brand));
+  CAIRN_TRY(tx_check_brand(c->brand));
+  return tx_get_var8_into(r, c->ref, &c->ref_len, CAIRN_REF_BYTES_MAX);
+}
+
+static cairn_err tx_get_payload(cairn_reader *r, cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_ISSUE: return tx_get_credit(r, &tx->u.issue);
+    case CAIRN_TX_TRANSFER: return tx_get_credit(r, &tx->u.transfer);
+    case CAIRN_TX_REDEEM: return tx_get_redeem(r, &tx->u.redeem);
+    case CAIRN_TX_COUPON_ISSUE:
+      return tx_get_coupon_issue(r, &tx->u.coupon_issue);
+    case CAIRN_TX_COUPON_TRANSFER:
+      return tx_get_coupon_transfer(r, &tx->u.coupon_transfer);
+    case CAIRN_TX_COUPON_REDEEM:
+      return tx_get_coupon_redeem(r, &tx->u.coupon_redeem);
+    default:
+      assert(!"type checked before the payload is read");
+      return CAIRN_ERR_BAD_TYPE;
+  }
+}
+
+/* The common prefix, checked field by field. */
+static cairn_err tx_get_prefix(cairn_reader *r, cairn_tx *tx) {
+  CAIRN_TRY(cairn_get_u8(r, &tx->version));
+  if (tx->version != CAIRN_TX_VERSION) return CAIRN_ERR_VERSION;
+  CAIRN_TRY(cairn_get_u8(r, &tx->type));
+  if (tx->type < CAIRN_TX_TYPE_MIN || tx->type > CAIRN_TX_TYPE_MAX) {
+    return CAIRN_ERR_BAD_TYPE;
+  }
+  CAIRN_TRY(tx_get_var8_into(r, tx->chain_id, &tx->chain_id_len,
+                             CAIRN_CHAIN_ID_BYTES_MAX));
+  if (tx->chain_id_len == 0) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_bytes(r, tx->sender, CAIRN_PUBKEY_BYTES));
+  CAIRN_TRY(cairn_get_u64(r, &tx->sequence));
+  if (tx->sequence == 0) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_u64(r, &tx->expiry_height));
+  if (tx->expiry_height == 0) return CAIRN_ERR_RANGE;
+  return CAIRN_OK;
+}
+
+cairn_err cairn_tx_decode(cairn_tx *tx, const uint8_t *buf, size_t len) {
+  cairn_reader r;
+  assert(tx != NULL && (buf != NULL || len == 0));
+  memset(tx, 0, sizeof *tx);
+  if (len > CAIRN_TX_BYTES_MAX) return CAIRN_ERR_OVERSIZE;
+  cairn_reader_init(&r, buf, len);
+  cairn_err err = tx_get_prefix(&r, tx);
+  if (err == CAIRN_OK) err = tx_get_payload(&r, tx);
+  if (err == CAIRN_OK) err = cairn_get_bytes(&r, tx->sig, CAIRN_SIG_BYTES);
+  if (err == CAIRN_OK) err = cairn_reader_end(&r);
+  if (err != CAIRN_OK) {
+    memset(tx, 0, sizeof *tx);
+    return err;
+  }
+  err = tx_check_struct(tx);
+  assert(err == CAIRN_OK);
+  return err;
+}
+
+/* ---- ids and signatures ---- */
+
+cairn_err cairn_tx_sighash(uint8_t out[CAIRN_HASH_BYTES], const cairn_tx *tx) {
+  uint8_t buf[CAIRN_TX_BYTES_MAX];
+  cairn_writer w;
+  size_t len;
+  assert(out != NULL && tx != NULL);
+  cairn_err valid = tx_check_struct(tx);
+  assert(valid == CAIRN_OK);
+  (void)valid;
+  cairn_writer_init(&w, buf, sizeof buf);
+  tx_put_unsigned(&w, tx);
+  cairn_err err = cairn_writer_finish(&w, &len);
+  if (err != CAIRN_OK) {
+    memset(out, 0, CAIRN_HASH_BYTES);
+    return err;
+  }
+  assert(len + CAIRN_SIG_BYTES <= CAIRN_TX_BYTES_MAX);
+  cairn_tagged_hash(out, CAIRN_TAG_TX_SIG, buf, len);
+  return CAIRN_OK;
+}
+
+cairn_err cairn_tx_sign(cairn_tx *tx, const uint8_t sk[CAIRN_SECKEY_BYTES]) {
+  uint8_t pk[CAIRN_PUBKEY_BYTES];
+  uint8_t msg[CAIRN_HASH_BYTES];
+  uint8_t sig[CAIRN_SIG_BYTES];
+  assert(tx != NULL && sk != NULL);
+  CAIRN_TRY(cairn_schnorr_pubkey(pk, sk));
+  if (memcmp(pk, tx->sender, CAIRN_PUBKEY_BYTES) != 0) {
+    return CAIRN_ERR_BAD_KEY;
+  }
+  CAIRN_TRY(cairn_tx_sighash(msg, tx));
+  /* The struct is left untouched unless signing succeeds. */
+  CAIRN_TRY(cairn_schnorr_sign(sig, sk, msg, NULL));
+  memcpy(tx->sig, sig, CAIRN_SIG_BYTES);
+  return CAIRN_OK;
+}
+
+cairn_err cairn_tx_verify(const cairn_tx *tx) {
+  uint8_t msg[CAIRN_HASH_BYTES];
+  assert(tx != NULL);
+  CAIRN_TRY(cairn_tx_sighash(msg, tx));
+  return cairn_schnorr_verify(tx->sig, msg, sizeof msg, tx->sender);
+}
+
+void cairn_tx_id_bytes(uint8_t out[CAIRN_HASH_BYTES], const uint8_t *buf,
+                       size_t len) {
+  assert(out != NULL && (buf != NULL || len == 0));
+  cairn_tagged_hash(out, CAIRN_TAG_TXID, buf, len);
+}
+
+cairn_err cairn_tx_id(uint8_t out[CAIRN_HASH_BYTES], const cairn_tx *tx) {
+  uint8_t buf[CAIRN_TX_BYTES_MAX];
+  size_t len;
+  assert(out != NULL && tx != NULL);
+  cairn_err err = cairn_tx_encode(buf, sizeof buf, &len, tx);
+  if (err != CAIRN_OK) {
+    memset(out, 0, CAIRN_HASH_BYTES);
+    return err;
+  }
+  cairn_tx_id_bytes(out, buf, len);
+  return CAIRN_OK;
+}
+
+const char *cairn_tx_type_name(uint8_t type) {
+  switch (type) {
+    case CAIRN_TX_ISSUE: return "issue";
+    case CAIRN_TX_TRANSFER: return "transfer";
+    case CAIRN_TX_REDEEM: return "redeem";
+    case CAIRN_TX_COUPON_ISSUE: return "coupon_issue";
+    case CAIRN_TX_COUPON_TRANSFER: return "coupon_transfer";
+    case CAIRN_TX_COUPON_REDEEM: return "coupon_redeem";
+    default: return "unknown";
+  }
+}

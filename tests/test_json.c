@@ -1,0 +1,484 @@
+/*
+ * test_json.c - JSON renderings (field names and types exactly as
+ * specs/api.md) and the strict u64 parsers.
+ *
+ * Each object's key set is checked exactly, so a renamed or extra field
+ * fails here before a client notices.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cairn/address.h"
+#include "cairn/json.h"
+#include "testutil.h"
+
+/* obj has exactly the keys listed (NULL-terminated). */
+static void expect_keys(const json_t *obj, const char *const *keys) {
+  size_t n = 0;
+  assert_true(json_is_object(obj));
+  for (; keys[n] != NULL; n++) {
+    if (json_object_get(obj, keys[n]) == NULL) {
+      fprintf(stderr, "missing key %s\n", keys[n]);
+    }
+    assert_non_null(json_object_get(obj, keys[n]));
+  }
+  if (json_object_size(obj) != n) {
+    char *s = json_dumps(obj, 0);
+    fprintf(stderr, "unexpected keys in %s\n", s);
+    free(s);
+  }
+  assert_int_equal(json_object_size(obj), n);
+}
+
+static const char *str(const json_t *obj, const char *key) {
+  const json_t *v = json_object_get(obj, key);
+  assert_true(json_is_string(v));
+  return json_string_value(v);
+}
+
+static json_int_t integer(const json_t *obj, const char *key) {
+  const json_t *v = json_object_get(obj, key);
+  assert_true(json_is_integer(v));
+  return json_integer_value(v);
+}
+
+static void expect_address(const json_t *obj, const char *key,
+                           const uint8_t pk[32]) {
+  uint8_t back[32];
+  assert_int_equal(cairn_address_decode(back, str(obj, key)), CAIRN_OK);
+  assert_memory_equal(back, pk, 32);
+}
+
+/* ---- parsers ---- */
+
+static void test_parse_u64(void **state) {
+  uint64_t v;
+  (void)state;
+  static const struct {
+    const char *s;
+    uint64_t v;
+  } good[] = {{"0", 0},
+              {"1", 1},
+              {"100", 100},
+              {"9007199254740993", 9007199254740993ull},
+              {"18446744073709551615", UINT64_MAX}};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    assert_int_equal(cairn_parse_u64(good[i].s, &v), CAIRN_OK);
+    assert_true(v == good[i].v);
+  }
+  static const char *bad[] = {"",   "01",  "00",  "+1",  " 1",
+                              "1 ", "-1",  "1a",  "0x1", "1.0",
+                              "1e3", "18446744073709551616",
+                              "99999999999999999999",
+                              "184467440737095516150"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    v = 77;
+    assert_int_equal(cairn_parse_u64(bad[i], &v), CAIRN_ERR_RANGE);
+    assert_true(v == 0);
+  }
+}
+
+static void test_json_get_u64(void **state) {
+  uint64_t v;
+  (void)state;
+  json_t *j = json_integer(5);
+  assert_int_equal(cairn_json_get_u64(j, &v), CAIRN_OK);
+  assert_true(v == 5);
+  json_decref(j);
+  j = json_integer(INT64_MAX);
+  assert_int_equal(cairn_json_get_u64(j, &v), CAIRN_OK);
+  assert_true(v == (uint64_t)INT64_MAX);
+  json_decref(j);
+  j = json_integer(-1);
+  assert_int_equal(cairn_json_get_u64(j, &v), CAIRN_ERR_RANGE);
+  assert_true(v == 0);
+  json_decref(j);
+  j = json_string("18446744073709551615");
+  assert_int_equal(cairn_json_get_u64(j, &v), CAIRN_OK);
+  assert_true(v == UINT64_MAX);
+  json_decref(j);
+  j = json_string("007");
+  assert_int_equal(cairn_json_get_u64(j, &v), CAIRN_ERR_RANGE);
+  json_decref(j);
+  j = json_stringn("1\0002", 3); /* an embedded NUL */
+  assert_int_equal(cairn_json_get_u64(j, &v), CAIRN_ERR_RANGE);
+  json_decref(j);
+  json_t *wrong[] = {json_real(1.0), json_true(), json_null(), json_array(),
+                     json_object()};
+  for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+    v = 9;
+    assert_int_equal(cairn_json_get_u64(wrong[i], &v), CAIRN_ERR_JSON);
+    assert_true(v == 0);
+    json_decref(wrong[i]);
+  }
+  assert_int_equal(cairn_json_get_u64(NULL, &v), CAIRN_ERR_JSON);
+}
+
+/* ---- scalars ---- */
+
+static void test_scalars(void **state) {
+  (void)state;
+  json_t *j = cairn_json_u64(UINT64_MAX);
+  assert_string_equal(json_string_value(j), "18446744073709551615");
+  json_decref(j);
+  j = cairn_json_u64(0);
+  assert_string_equal(json_string_value(j), "0");
+  json_decref(j);
+  static const uint8_t bytes[] = {0x00, 0xab, 0x10, 0xff};
+  j = cairn_json_hex(bytes, sizeof bytes);
+  assert_string_equal(json_string_value(j), "00ab10ff");
+  json_decref(j);
+  j = cairn_json_hex(NULL, 0);
+  assert_string_equal(json_string_value(j), "");
+  json_decref(j);
+  tu_key k;
+  char addr[CAIRN_ADDRESS_BUF];
+  tu_member(&k, 3);
+  cairn_address_encode(addr, sizeof addr, k.pk);
+  j = cairn_json_address(k.pk);
+  assert_string_equal(json_string_value(j), addr);
+  assert_int_equal(strncmp(addr, "cairn1", 6), 0);
+  json_decref(j);
+}
+
+/* ---- transactions ---- */
+
+static void test_tx_credit(void **state) {
+  tu_key a, b;
+  cairn_tx tx;
+  uint8_t txid[32];
+  (void)state;
+  tu_member(&a, 1);
+  tu_member(&b, 2);
+  tu_tx_transfer(&tx, &a, 3, 2, b.pk, 9007199254740993ull);
+  tu_txid(txid, &tx);
+  json_t *j = cairn_json_tx(&tx, txid);
+  static const char *const keys[] = {"txid", "type", "chain_id", "sender",
+                                     "sequence", "expiry_height", "brand",
+                                     "to", "amount", NULL};
+  expect_keys(j, keys);
+  char hex[65];
+  cairn_hex_encode(hex, sizeof hex, txid, 32);
+  assert_string_equal(str(j, "txid"), hex);
+  assert_string_equal(str(j, "type"), "transfer");
+  assert_string_equal(str(j, "chain_id"), TU_CHAIN_ID);
+  expect_address(j, "sender", a.pk);
+  expect_address(j, "to", b.pk);
+  assert_int_equal(integer(j, "sequence"), 3);
+  assert_int_equal(integer(j, "expiry_height"), TU_EXPIRY);
+  assert_int_equal(integer(j, "brand"), 2);
+  /* Above 2^53: a string, exact. */
+  assert_string_equal(str(j, "amount"), "9007199254740993");
+  json_decref(j);
+
+  /* Without a txid the field is absent; issue has the same shape. */
+  tu_tx_issue(&tx, &a, 1, 1, b.pk, 5);
+  j = cairn_json_tx(&tx, NULL);
+  expect_keys(j, keys + 1);
+  assert_string_equal(str(j, "type"), "issue");
+  assert_string_equal(str(j, "amount"), "5");
+  json_decref(j);
+
+  /* Integers beyond what a JSON integer can carry become strings rather
+   * than wrap to negative numbers. */
+  tu_tx_init(&tx, CAIRN_TX_ISSUE, a.pk, UINT64_MAX);
+  tx.expiry_height = (uint64_t)INT64_MAX;
+  tx.u.issue.brand = 1;
+  memcpy(tx.u.issue.to, b.pk, 32);
+  tx.u.issue.amount = 1;
+  j = cairn_json_tx(&tx, NULL);
+  assert_string_equal(str(j, "sequence"), "18446744073709551615");
+  assert_true(integer(j, "expiry_height") == INT64_MAX);
+  json_decref(j);
+}
+
+static void test_tx_redeem_ref(void **state) {
+  tu_key a;
+  cairn_tx tx;
+  (void)state;
+  tu_member(&a, 1);
+  tu_tx_redeem(&tx, &a, 2, 3, 25, "order 42 ~!");
+  json_t *j = cairn_json_tx(&tx, NULL);
+  static const char *const keys[] = {"type", "chain_id", "sender", "sequence",
+                                     "expiry_height", "brand", "amount", "ref",
+                                     NULL};
+  expect_keys(j, keys);
+  assert_string_equal(str(j, "type"), "redeem");
+  assert_string_equal(str(j, "ref"), "order 42 ~!");
+  assert_string_equal(str(j, "amount"), "25");
+  json_decref(j);
+  /* Non-printable bytes (a control character, a UTF-8 byte) go to ref_hex. */
+  static const uint8_t odd[][3] = {{'a', '\n', 'b'}, {0xc3, 0xa9, 'x'},
+                                   {'a', 0x7f, 'b'}};
+  static const char *const hexes[] = {"610a62", "c3a978", "617f62"};
+  for (int i = 0; i < 3; i++) {
+    tx.u.redeem.ref_len = 3;
+    memcpy(tx.u.redeem.ref, odd[i], 3);
+    j = cairn_json_tx(&tx, NULL);
+    assert_null(json_object_get(j, "ref"));
+    assert_string_equal(str(j, "ref_hex"), hexes[i]);
+    json_decref(j);
+  }
+  /* An empty ref is an empty string. */
+  tx.u.redeem.ref_len = 0;
+  j = cairn_json_tx(&tx, NULL);
+  assert_string_equal(str(j, "ref"), "");
+  json_decref(j);
+}
+
+static void test_tx_coupons(void **state) {
+  tu_key a, b;
+  cairn_tx tx;
+  uint8_t coupon[32];
+  char coupon_hex[65];
+  (void)state;
+  tu_member(&a, 1);
+  tu_member(&b, 2);
+  memset(coupon, 0xc0, 32);
+  cairn_hex_encode(coupon_hex, sizeof coupon_hex, coupon, 32);
+
+  tu_tx_coupon_issue(&tx, &a, 1, 2, b.pk, 777, true);
+  json_t *j = cairn_json_tx(&tx, NULL);
+  static const char *const issue_keys[] = {
+      "type", "chain_id", "sender", "sequence", "expiry_height", "brand", "to",
+      "kind", "value", "coupon_expiry_height", "transferable", "label", NULL};
+  expect_keys(j, issue_keys);
+  assert_string_equal(str(j, "type"), "coupon_issue");
+  assert_string_equal(str(j, "kind"), "amount");
+  assert_string_equal(str(j, "value"), "500");
+  assert_int_equal(integer(j, "coupon_expiry_height"), 777);
+  assert_true(json_is_true(json_object_get(j, "transferable")));
+  assert_string_equal(str(j, "label"), "test coupon");
+  expect_address(j, "to", b.pk);
+  json_decref(j);
+  tx.u.coupon_issue.kind = CAIRN_COUPON_PERCENT;
+  tx.u.coupon_issue.transferable = false;
+  tx.u.coupon_issue.label[0] = 0x01;
+  j = cairn_json_tx(&tx, NULL);
+  assert_string_equal(str(j, "kind"), "percent");
+  assert_true(json_is_false(json_object_get(j, "transferable")));
+  assert_null(json_object_get(j, "label"));
+  assert_string_equal(str(j, "label_hex"), "0165737420636f75706f6e");
+  json_decref(j);
+
+  tu_tx_coupon_transfer(&tx, &a, 2, coupon, b.pk);
+  j = cairn_json_tx(&tx, NULL);
+  static const char *const transfer_keys[] = {
+      "type", "chain_id", "sender", "sequence", "expiry_height", "coupon", "to",
+      NULL};
+  expect_keys(j, transfer_keys);
+  assert_string_equal(str(j, "type"), "coupon_transfer");
+  assert_string_equal(str(j, "coupon"), coupon_hex);
+  json_decref(j);
+
+  tu_tx_coupon_redeem(&tx, &a, 3, coupon, 2, "till-3");
+  j = cairn_json_tx(&tx, NULL);
+  static const char *const redeem_keys[] = {
+      "type", "chain_id", "sender", "sequence", "expiry_height", "coupon",
+      "brand", "ref", NULL};
+  expect_keys(j, redeem_keys);
+  assert_string_equal(str(j, "type"), "coupon_redeem");
+  assert_string_equal(str(j, "coupon"), coupon_hex);
+  assert_int_equal(integer(j, "brand"), 2);
+  assert_string_equal(str(j, "ref"), "till-3");
+  json_decref(j);
+}
+
+/* A chain id is rendered like a ref: hex if it is not printable. */
+static void test_tx_chain_id_hex(void **state) {
+  tu_key a, b;
+  cairn_tx tx;
+  (void)state;
+  tu_member(&a, 1);
+  tu_member(&b, 2);
+  tu_tx_issue(&tx, &a, 1, 1, b.pk, 5);
+  tx.chain_id_len = 2;
+  tx.chain_id[0] = 0;
+  tx.chain_id[1] = 0xff;
+  json_t *j = cairn_json_tx(&tx, NULL);
+  assert_null(json_object_get(j, "chain_id"));
+  assert_string_equal(str(j, "chain_id_hex"), "00ff");
+  json_decref(j);
+}
+
+/* ---- headers and commits ---- */
+
+#define HEX32(b) b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b b
+#define ONES HEX32("01")
+#define FOURS HEX32("04")
+#define FIVES HEX32("05")
+#define EES HEX32("ee")
+
+static void test_header(void **state) {
+  cairn_block_header h;
+  uint8_t hash[32];
+  (void)state;
+  memset(&h, 0, sizeof h);
+  h.version = 1;
+  h.chain_id_len = 10;
+  memcpy(h.chain_id, "cairn-demo", 10);
+  h.height = 3;
+  h.time_ms = 1764000000123ull;
+  memset(h.prev_hash, 0x01, 32);
+  memset(h.tx_root, 0x02, 32);
+  memset(h.state_hash, 0x03, 32);
+  memset(h.proposer, 0x04, 32);
+  memset(h.validators_hash, 0x05, 32);
+  h.tx_count = 2;
+  memset(hash, 0xee, 32);
+  json_t *j = cairn_json_header(&h, NULL);
+  static const char *const keys[] = {
+      "version", "chain_id", "height", "time_ms", "prev_hash", "tx_root",
+      "state_hash", "proposer", "validators_hash", "tx_count", NULL};
+  expect_keys(j, keys);
+  assert_int_equal(integer(j, "version"), 1);
+  assert_string_equal(str(j, "chain_id"), "cairn-demo");
+  assert_int_equal(integer(j, "height"), 3);
+  assert_true(integer(j, "time_ms") == 1764000000123ll);
+  assert_string_equal(str(j, "prev_hash"), ONES);
+  assert_string_equal(str(j, "proposer"), FOURS);
+  assert_string_equal(str(j, "validators_hash"), FIVES);
+  assert_int_equal(integer(j, "tx_count"), 2);
+  json_decref(j);
+  j = cairn_json_header(&h, hash);
+  assert_int_equal(json_object_size(j), 11);
+  assert_string_equal(str(j, "hash"), EES);
+  json_decref(j);
+}
+
+static void test_commit(void **state) {
+  cairn_commit c;
+  uint8_t key[32], sig[64];
+  (void)state;
+  memset(&c, 0, sizeof c);
+  c.height = 3;
+  c.round = 1;
+  memset(c.block_hash, 0xab, 32);
+  for (int i = 0; i < 2; i++) {
+    memset(key, 0x10 + i, 32);
+    memset(sig, 0x20 + i, 64);
+    assert_int_equal(cairn_commit_add(&c, key, sig), CAIRN_OK);
+  }
+  json_t *j = cairn_json_commit(&c);
+  static const char *const keys[] = {"height", "round", "block_hash",
+                                     "signatures", NULL};
+  expect_keys(j, keys);
+  assert_int_equal(integer(j, "height"), 3);
+  assert_int_equal(integer(j, "round"), 1);
+  json_t *sigs = json_object_get(j, "signatures");
+  assert_int_equal(json_array_size(sigs), 2);
+  static const char *const sig_keys[] = {"validator", "signature", NULL};
+  for (size_t i = 0; i < 2; i++) {
+    json_t *s = json_array_get(sigs, i);
+    expect_keys(s, sig_keys);
+    assert_int_equal(strlen(str(s, "validator")), 64);
+    assert_int_equal(strlen(str(s, "signature")), 128);
+  }
+  const char *v1 = str(json_array_get(sigs, 1), "validator");
+  const char *s0 = str(json_array_get(sigs, 0), "signature");
+  assert_string_equal(v1, HEX32("11"));
+  assert_int_equal(strncmp(s0, "2020", 4), 0);
+  json_decref(j);
+}
+
+/* ---- coupons and brands ---- */
+
+static void sample_coupon(cairn_coupon *c) {
+  tu_key owner;
+  tu_member(&owner, 4);
+  memset(c, 0, sizeof *c);
+  memset(c->id, 0x9a, 32);
+  c->brand = 1;
+  memcpy(c->owner, owner.pk, 32);
+  c->kind = CAIRN_COUPON_PERCENT;
+  c->value = 10;
+  c->expiry_height = 1200;
+  c->transferable = true;
+  c->status = CAIRN_COUPON_ACTIVE;
+  c->issued_height = 5;
+  c->label_len = 7;
+  memcpy(c->label, "10% off", 7);
+}
+
+static void test_coupon(void **state) {
+  cairn_coupon c;
+  (void)state;
+  sample_coupon(&c);
+  json_t *j = cairn_json_coupon(&c, 1200);
+  static const char *const keys[] = {
+      "id", "brand", "owner", "kind", "value", "expiry_height", "transferable",
+      "status", "issued_height", "redeemed_height", "label", NULL};
+  expect_keys(j, keys);
+  assert_string_equal(str(j, "status"), "active"); /* tip == expiry */
+  assert_string_equal(str(j, "kind"), "percent");
+  assert_string_equal(str(j, "value"), "10");
+  assert_int_equal(integer(j, "expiry_height"), 1200);
+  assert_int_equal(integer(j, "issued_height"), 5);
+  assert_int_equal(integer(j, "redeemed_height"), 0);
+  assert_int_equal(integer(j, "brand"), 1);
+  assert_string_equal(str(j, "label"), "10% off");
+  assert_true(json_is_true(json_object_get(j, "transferable")));
+  tu_key owner;
+  tu_member(&owner, 4);
+  expect_address(j, "owner", owner.pk);
+  json_decref(j);
+  j = cairn_json_coupon(&c, 1201);
+  assert_string_equal(str(j, "status"), "expired");
+  json_decref(j);
+  /* Redeemed wins over expired. */
+  c.status = CAIRN_COUPON_USED;
+  c.redeemed_height = 900;
+  j = cairn_json_coupon(&c, 5000);
+  assert_string_equal(str(j, "status"), "redeemed");
+  assert_int_equal(integer(j, "redeemed_height"), 900);
+  json_decref(j);
+  c.kind = CAIRN_COUPON_AMOUNT;
+  c.label[0] = 0xff;
+  j = cairn_json_coupon(&c, 0);
+  assert_string_equal(str(j, "kind"), "amount");
+  assert_null(json_object_get(j, "label"));
+  assert_string_equal(str(j, "label_hex"), "ff3025206f6666");
+  json_decref(j);
+}
+
+static void test_brand(void **state) {
+  cairn_brand b;
+  (void)state;
+  tu_genesis_brand(&b, 3, "books", 0);
+  json_t *j = cairn_json_brand(&b);
+  static const char *const keys[] = {"id", "name", "issuer", "transferable",
+                                     NULL};
+  expect_keys(j, keys);
+  assert_int_equal(integer(j, "id"), 3);
+  assert_string_equal(str(j, "name"), "books");
+  assert_true(json_is_false(json_object_get(j, "transferable")));
+  expect_address(j, "issuer", b.issuer);
+  json_decref(j);
+  b.flags = CAIRN_BRAND_FLAG_TRANSFERABLE;
+  j = cairn_json_brand(&b);
+  assert_true(json_is_true(json_object_get(j, "transferable")));
+  json_decref(j);
+}
+
+int main(void) {
+  if (sodium_init() < 0) return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parse_u64),
+      cmocka_unit_test(test_json_get_u64),
+      cmocka_unit_test(test_scalars),
+      cmocka_unit_test(test_tx_credit),
+      cmocka_unit_test(test_tx_redeem_ref),
+      cmocka_unit_test(test_tx_coupons),
+      cmocka_unit_test(test_tx_chain_id_hex),
+      cmocka_unit_test(test_header),
+      cmocka_unit_test(test_commit),
+      cmocka_unit_test(test_coupon),
+      cmocka_unit_test(test_brand),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
