@@ -22,6 +22,14 @@
  *
  * A store opened read_only can be read while a node writes the same
  * directory (LMDB's MVCC readers), which is what `cairn audit` does.
+ *
+ * Re-mapping caveat: growing the map (a commit in this process) or adopting
+ * a map grown by another process (cairn_store_read_begin after MDB_MAP_RESIZED)
+ * moves the memory map, so value pointers returned earlier by any read
+ * transaction of this process become invalid, even though the transactions
+ * themselves stay usable. Copy values you keep across such calls (views
+ * always copy). LMDB calls of other threads are never inside the map while
+ * it moves (an internal lock guarantees it).
  */
 #ifndef CAIRN_STORE_H
 #define CAIRN_STORE_H
@@ -80,8 +88,11 @@ CAIRN_MUST_CHECK cairn_err cairn_store_open(cairn_store **out, const char *dir,
                                             const cairn_store_opts *opts);
 void cairn_store_close(cairn_store *s);
 
-/* Read transactions: a consistent snapshot. Returned value pointers are
- * valid until cairn_store_read_end(). */
+/* Read transactions: a consistent snapshot, usable from any thread (one
+ * thread at a time). Returned value pointers are valid until
+ * cairn_store_read_end() or a re-map (see the caveat above). At most
+ * CAIRN_STORE_READERS_MAX may be open at once (then CAIRN_ERR_STORE).
+ * Errors: NOMEM, STORE. */
 CAIRN_MUST_CHECK cairn_err cairn_store_read_begin(cairn_store *s,
                                                   cairn_rtxn **out);
 void cairn_store_read_end(cairn_rtxn *r);
@@ -92,7 +103,8 @@ CAIRN_MUST_CHECK cairn_err cairn_store_get(cairn_rtxn *r, cairn_table t,
                                            const uint8_t **val, size_t *vlen);
 
 /* Visit keys that start with prefix, ascending, at most max of them. The
- * callback returns non-zero to stop early. */
+ * callback returns non-zero to stop early; it may read but must not commit
+ * to this store. */
 typedef int (*cairn_store_visit_fn)(void *ctx, const uint8_t *key,
                                     size_t klen, const uint8_t *val,
                                     size_t vlen);
@@ -140,11 +152,19 @@ typedef struct cairn_store_block_write {
 } cairn_store_block_write;
 
 /* Commit one block atomically and durably. Checks that height = tip + 1
- * (CAIRN_ERR_BAD_HEIGHT). */
+ * (CAIRN_ERR_BAD_HEIGHT, also before genesis). A txid already indexed:
+ * CAIRN_ERR_DUPLICATE_TX; a block hash already indexed: CAIRN_ERR_EXISTS.
+ * Also NOMEM, STORE, CORRUPT, MAP_FULL (only at CAIRN_STORE_MAP_BYTES_MAX).
+ * On any error nothing is written. */
 CAIRN_MUST_CHECK cairn_err cairn_store_commit_block(
     cairn_store *s, const cairn_store_block_write *w);
 
 /* The directory path the store was opened with. */
 const char *cairn_store_path(const cairn_store *s);
+
+/* The text of the last LMDB or system error behind a CAIRN_ERR_STORE /
+ * MAP_FULL from this store (for logs); "no error" if there was none. Never
+ * NULL; the text is static. */
+const char *cairn_store_errstr(const cairn_store *s);
 
 #endif
