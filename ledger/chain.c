@@ -1,0 +1,566 @@
+/*
+ * ledger/chain.c - the chain: genesis, block building and block application.
+ *
+ * A chain binds a store to its genesis and remembers the tip (height, block
+ * hash, app hash, time) so that building or checking the next block needs no
+ * extra reads. Every block reaches the store by one of two paths, and both
+ * end in a single atomic store commit of block, commit, indexes, state
+ * changes and new tip:
+ *
+ *   propose -> commit_proposal: the proposer runs candidate transactions in
+ *     order on a fresh view of the tip. A candidate that does not decode,
+ *     whose signature fails, or that breaks a rule is reported and skipped;
+ *     because cairn_state_apply_tx() rolls back its own changes, skipping
+ *     needs no undo here. The proposal keeps its view, so committing it (once
+ *     validators have signed) executes nothing again.
+ *
+ *   apply_block: a block from elsewhere (a peer, a replay) is checked
+ *     completely, cheapest and most telling checks first: decoding, chain id,
+ *     height, link to the parent, time, validator-set hash, proposer, state
+ *     hash, Merkle root, the commit's signatures and stake, and finally every
+ *     transaction's form, signature and rules. Any failure writes a sentence
+ *     naming the height, the field and both values, and nothing is stored.
+ *
+ * The state hash carried in a block header is the app hash after its parent
+ * (as in Tendermint); the app hash after the block is computed from the
+ * block's change digest (state.h), so divergent replays are caught at the
+ * next block at the latest.
+ *
+ * Errors that are not the block's fault (out of memory, a store failure,
+ * corrupt stored state) abort propose and apply with their own codes rather
+ * than rejecting a transaction or a block that may well be valid.
+ */
+#include "cairn/chain.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/encoding.h"
+#include "cairn/merkle.h"
+#include "cairn/state.h"
+#include "cairn/tx.h"
+
+#define CHAIN_META_GENESIS "genesis"
+#define CHAIN_HEX_HASH (2 * CAIRN_HASH_BYTES + 1)
+/* A block's var32 length prefix per transaction. */
+#define CHAIN_TX_PREFIX_BYTES 4u
+
+struct cairn_chain {
+  cairn_store *store;
+  cairn_genesis genesis;
+  uint8_t genesis_hash[CAIRN_HASH_BYTES];
+  cairn_valset valset; /* in force for the next block */
+  uint8_t valset_hash[CAIRN_HASH_BYTES];
+  cairn_tip tip;
+};
+
+/* ---- small helpers ---- */
+
+static void chain_hex(char out[CHAIN_HEX_HASH], const uint8_t h[32]) {
+  cairn_hex_encode(out, CHAIN_HEX_HASH, h, CAIRN_HASH_BYTES);
+}
+
+/* Failures of our own making (store, memory, corrupt state) as opposed to a
+ * transaction or block that breaks a rule. */
+static bool chain_is_system_err(cairn_err err) {
+  return err == CAIRN_ERR_NOMEM || err == CAIRN_ERR_STORE ||
+         err == CAIRN_ERR_CORRUPT || err == CAIRN_ERR_INTERNAL ||
+         err == CAIRN_ERR_IO || err == CAIRN_ERR_MAP_FULL;
+}
+
+__attribute__((format(printf, 4, 5))) static cairn_err
+chain_fail(char *why, size_t why_cap, cairn_err err, const char *fmt, ...) {
+  if (why != NULL && why_cap > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_cap, fmt, ap);
+    va_end(ap);
+  }
+  return err;
+}
+
+static void chain_exec_ctx(const cairn_chain *c, cairn_exec_ctx *ctx,
+                           uint64_t height, uint64_t time_ms) {
+  ctx->chain_id = (const uint8_t *)c->genesis.chain_id;
+  ctx->chain_id_len = c->genesis.chain_id_len;
+  ctx->height = height;
+  ctx->time_ms = time_ms;
+}
+
+/* Decode, verify and apply one raw transaction; its id goes to txid. On
+ * any error the view is unchanged. */
+static cairn_err chain_run_tx(cairn_view *v, const cairn_exec_ctx *ctx,
+                              const cairn_slice *raw, uint8_t txid[32]) {
+  cairn_tx tx;
+  cairn_tx_id_bytes(txid, raw->p, raw->len);
+  CAIRN_TRY(cairn_tx_decode(&tx, raw->p, raw->len));
+  CAIRN_TRY(cairn_tx_verify(&tx));
+  return cairn_state_apply_tx(v, ctx, &tx, txid);
+}
+
+/* ---- open ---- */
+
+static void chain_set_valset(cairn_chain *c) {
+  /* Validator-set changes are not yet part of the protocol: the set in
+   * force is the genesis set. */
+  c->valset = c->genesis.validators;
+  cairn_valset_hash(c->valset_hash, &c->valset);
+}
+
+/* Initialise an empty store from g: write the genesis bytes, its state and
+ * the height-0 tip. */
+static cairn_err chain_init_genesis(cairn_chain *c, const cairn_genesis *g) {
+  char why[256];
+  uint8_t app_hash[CAIRN_HASH_BYTES];
+  size_t len = 0;
+  cairn_view *v = NULL;
+  c->genesis = *g;
+  CAIRN_TRY(cairn_genesis_check(&c->genesis, why, sizeof why));
+  uint8_t *bytes = malloc(CAIRN_GENESIS_BYTES_MAX);
+  if (bytes == NULL) return CAIRN_ERR_NOMEM;
+  cairn_err err =
+      cairn_genesis_encode(bytes, CAIRN_GENESIS_BYTES_MAX, &len, &c->genesis);
+  if (err == CAIRN_OK) err = cairn_genesis_hash(c->genesis_hash, &c->genesis);
+  if (err == CAIRN_OK) err = cairn_view_open(&v, c->store);
+  if (err == CAIRN_OK) err = cairn_state_apply_genesis(v, &c->genesis);
+  if (err == CAIRN_OK)
+    err = cairn_state_hash_next(app_hash, c->genesis_hash, v);
+  if (err == CAIRN_OK)
+    err = cairn_store_commit_genesis(c->store, bytes, len, c->genesis_hash, v,
+                                     app_hash, c->genesis.time_ms);
+  cairn_view_close(v);
+  free(bytes);
+  if (err != CAIRN_OK) return err;
+  c->tip.height = 0;
+  memcpy(c->tip.hash, c->genesis_hash, CAIRN_HASH_BYTES);
+  memcpy(c->tip.app_hash, app_hash, CAIRN_HASH_BYTES);
+  c->tip.time_ms = c->genesis.time_ms;
+  return CAIRN_OK;
+}
+
+/* Read the tip and the stored genesis in one snapshot. NOT_FOUND: no tip. */
+static cairn_err chain_read_stored(cairn_chain *c, bool *have_tip) {
+  cairn_rtxn *r = NULL;
+  const uint8_t *g = NULL;
+  size_t glen = 0;
+  *have_tip = false;
+  CAIRN_TRY(cairn_store_read_begin(c->store, &r));
+  cairn_err err = cairn_store_tip(r, &c->tip);
+  if (err == CAIRN_ERR_NOT_FOUND) {
+    cairn_store_read_end(r);
+    return CAIRN_OK;
+  }
+  if (err == CAIRN_OK)
+    err = cairn_store_get(r, CAIRN_T_META, (const uint8_t *)CHAIN_META_GENESIS,
+                          strlen(CHAIN_META_GENESIS), &g, &glen);
+  if (err == CAIRN_ERR_NOT_FOUND) err = CAIRN_ERR_CORRUPT; /* tip, no genesis */
+  if (err == CAIRN_OK && cairn_genesis_decode(&c->genesis, g, glen) != CAIRN_OK)
+    err = CAIRN_ERR_CORRUPT;
+  cairn_store_read_end(r);
+  *have_tip = err == CAIRN_OK;
+  return err;
+}
+
+/* The store has a tip: check its genesis against g (when given). */
+static cairn_err chain_check_stored(cairn_chain *c, const cairn_genesis *g) {
+  CAIRN_TRY(cairn_genesis_hash(c->genesis_hash, &c->genesis));
+  if (c->tip.height == 0 &&
+      memcmp(c->tip.hash, c->genesis_hash, CAIRN_HASH_BYTES) != 0)
+    return CAIRN_ERR_CORRUPT;
+  if (g == NULL) return CAIRN_OK;
+  uint8_t want[CAIRN_HASH_BYTES];
+  CAIRN_TRY(cairn_genesis_hash(want, g));
+  if (memcmp(want, c->genesis_hash, CAIRN_HASH_BYTES) != 0)
+    return CAIRN_ERR_GENESIS_MISMATCH;
+  return CAIRN_OK;
+}
+
+cairn_err cairn_chain_open(cairn_chain **out, cairn_store *store,
+                           const cairn_genesis *g) {
+  bool have_tip = false;
+  *out = NULL;
+  cairn_chain *c = calloc(1, sizeof *c);
+  if (c == NULL) return CAIRN_ERR_NOMEM;
+  c->store = store;
+  cairn_err err = chain_read_stored(c, &have_tip);
+  if (err == CAIRN_OK) {
+    if (have_tip) err = chain_check_stored(c, g);
+    else if (g != NULL) err = chain_init_genesis(c, g);
+    else err = CAIRN_ERR_NOT_FOUND;
+  }
+  if (err != CAIRN_OK) {
+    free(c);
+    return err;
+  }
+  chain_set_valset(c);
+  *out = c;
+  return CAIRN_OK;
+}
+
+void cairn_chain_close(cairn_chain *c) { free(c); }
+
+const cairn_genesis *cairn_chain_genesis(const cairn_chain *c) {
+  return &c->genesis;
+}
+
+const uint8_t *cairn_chain_genesis_hash(const cairn_chain *c) {
+  return c->genesis_hash;
+}
+
+const cairn_valset *cairn_chain_valset(const cairn_chain *c) {
+  return &c->valset;
+}
+
+void cairn_chain_tip(const cairn_chain *c, cairn_tip *out) { *out = c->tip; }
+
+cairn_store *cairn_chain_store(cairn_chain *c) { return c->store; }
+
+/* The in-memory tip after committing a block. */
+static void chain_advance(cairn_chain *c, const cairn_block_header *h,
+                          const uint8_t hash[32], const uint8_t app_hash[32]) {
+  assert(h->height == c->tip.height + 1);
+  assert(h->time_ms > c->tip.time_ms);
+  c->tip.height = h->height;
+  memcpy(c->tip.hash, hash, CAIRN_HASH_BYTES);
+  memcpy(c->tip.app_hash, app_hash, CAIRN_HASH_BYTES);
+  c->tip.time_ms = h->time_ms;
+}
+
+/* ---- propose ---- */
+
+static void chain_header_init(const cairn_chain *c, cairn_block_header *h,
+                              uint64_t time_ms, const uint8_t proposer[32]) {
+  assert(c->tip.time_ms < UINT64_MAX);
+  memset(h, 0, sizeof *h);
+  h->version = CAIRN_BLOCK_VERSION;
+  h->chain_id_len = c->genesis.chain_id_len;
+  memcpy(h->chain_id, c->genesis.chain_id, c->genesis.chain_id_len);
+  h->height = c->tip.height + 1;
+  h->time_ms = time_ms > c->tip.time_ms ? time_ms : c->tip.time_ms + 1;
+  memcpy(h->prev_hash, c->tip.hash, CAIRN_HASH_BYTES);
+  memcpy(h->state_hash, c->tip.app_hash, CAIRN_HASH_BYTES);
+  memcpy(h->proposer, proposer, CAIRN_ED25519_PUBKEY_BYTES);
+  memcpy(h->validators_hash, c->valset_hash, CAIRN_HASH_BYTES);
+}
+
+/* What a proposal accumulates while candidates run. */
+typedef struct chain_fill {
+  cairn_slice *txs;   /* included transactions, capacity cap */
+  size_t cap;
+  size_t count;
+  size_t block_bytes; /* encoded block size so far, header included */
+} chain_fill;
+
+/* Run candidates in order into p->view, collecting those that pass. */
+static cairn_err chain_fill_txs(cairn_proposal *p, chain_fill *f,
+                                const cairn_exec_ctx *ctx,
+                                const cairn_slice *candidates, size_t n,
+                                cairn_reject_fn reject, void *reject_ctx) {
+  for (size_t i = 0; i < n; i++) {
+    const cairn_slice *raw = &candidates[i];
+    if (f->count == f->cap) break;
+    /* An over-long candidate is rejected by decoding below rather than
+     * closing the block, so it cannot hold the rest back. */
+    size_t grown = f->block_bytes + CHAIN_TX_PREFIX_BYTES + raw->len;
+    if (raw->len <= CAIRN_TX_BYTES_MAX && grown > CAIRN_BLOCK_BYTES_MAX) break;
+    cairn_err err = chain_run_tx(p->view, ctx, raw, p->txids[f->count]);
+    if (err != CAIRN_OK && chain_is_system_err(err)) return err;
+    if (err != CAIRN_OK) {
+      if (reject != NULL) reject(reject_ctx, i, err);
+      continue;
+    }
+    f->txs[f->count++] = *raw;
+    f->block_bytes += CHAIN_TX_PREFIX_BYTES + raw->len;
+  }
+  return CAIRN_OK;
+}
+
+/* Root, bytes, hash and app hash of a filled proposal. */
+static cairn_err chain_seal(const cairn_chain *c, cairn_proposal *p,
+                            const chain_fill *f) {
+  assert(f->count <= CAIRN_BLOCK_TXS_MAX);
+  assert(f->block_bytes <= CAIRN_BLOCK_BYTES_MAX);
+  p->header.tx_count = (uint32_t)f->count;
+  CAIRN_TRY(cairn_merkle_root(p->header.tx_root,
+                              (const uint8_t(*)[32])p->txids, f->count));
+  p->block = malloc(f->block_bytes);
+  if (p->block == NULL) return CAIRN_ERR_NOMEM;
+  CAIRN_TRY(cairn_block_encode(p->block, f->block_bytes, &p->block_len,
+                               &p->header, f->txs));
+  assert(p->block_len == f->block_bytes);
+  CAIRN_TRY(cairn_block_hash(p->hash, &p->header));
+  return cairn_state_hash_next(p->app_hash, c->tip.app_hash, p->view);
+}
+
+static cairn_err chain_propose_into(cairn_chain *c, cairn_proposal *p,
+                                    const cairn_slice *candidates, size_t n,
+                                    uint64_t time_ms, const uint8_t *proposer,
+                                    cairn_reject_fn reject, void *reject_ctx) {
+  uint8_t hbuf[CAIRN_BLOCK_HEADER_BYTES_MAX];
+  cairn_exec_ctx ctx;
+  chain_fill f = {0};
+  f.cap = n < CAIRN_BLOCK_TXS_MAX ? n : CAIRN_BLOCK_TXS_MAX;
+  chain_header_init(c, &p->header, time_ms, proposer);
+  /* The header's size does not depend on tx_count (a fixed-width field). */
+  CAIRN_TRY(cairn_block_header_encode(hbuf, sizeof hbuf, &f.block_bytes,
+                                      &p->header));
+  p->txids = calloc(f.cap > 0 ? f.cap : 1, sizeof *p->txids);
+  f.txs = calloc(f.cap > 0 ? f.cap : 1, sizeof *f.txs);
+  cairn_err err = p->txids && f.txs ? CAIRN_OK : CAIRN_ERR_NOMEM;
+  if (err == CAIRN_OK) err = cairn_view_open(&p->view, c->store);
+  chain_exec_ctx(c, &ctx, p->header.height, p->header.time_ms);
+  if (err == CAIRN_OK)
+    err = chain_fill_txs(p, &f, &ctx, candidates, n, reject, reject_ctx);
+  if (err == CAIRN_OK) err = chain_seal(c, p, &f);
+  free(f.txs);
+  return err;
+}
+
+cairn_err cairn_chain_propose(
+    cairn_chain *c, const cairn_slice *candidates, size_t n, uint64_t time_ms,
+    const uint8_t proposer[CAIRN_ED25519_PUBKEY_BYTES], cairn_reject_fn reject,
+    void *reject_ctx, cairn_proposal **out) {
+  *out = NULL;
+  cairn_proposal *p = calloc(1, sizeof *p);
+  if (p == NULL) return CAIRN_ERR_NOMEM;
+  cairn_err err = chain_propose_into(c, p, candidates, n, time_ms, proposer,
+                                     reject, reject_ctx);
+  if (err != CAIRN_OK) {
+    cairn_proposal_free(p);
+    return err;
+  }
+  *out = p;
+  return CAIRN_OK;
+}
+
+void cairn_proposal_free(cairn_proposal *p) {
+  if (p == NULL) return;
+  if (p->view != NULL) cairn_view_close(p->view);
+  free(p->block);
+  free(p->txids);
+  free(p);
+}
+
+cairn_err cairn_chain_commit_proposal(cairn_chain *c, const cairn_proposal *p,
+                                      const cairn_commit *cm) {
+  uint8_t cbuf[CAIRN_COMMIT_BYTES_MAX];
+  size_t clen = 0;
+  if (p->header.height != c->tip.height + 1) return CAIRN_ERR_BAD_HEIGHT;
+  if (memcmp(p->header.prev_hash, c->tip.hash, CAIRN_HASH_BYTES) != 0)
+    return CAIRN_ERR_BAD_HEIGHT; /* built on a tip that has been replaced */
+  if (cairn_commit_verify(cm, (const uint8_t *)c->genesis.chain_id,
+                          c->genesis.chain_id_len, p->header.height, p->hash,
+                          &c->valset) != CAIRN_OK)
+    return CAIRN_ERR_BAD_COMMIT;
+  CAIRN_TRY(cairn_commit_encode(cbuf, sizeof cbuf, &clen, cm));
+  cairn_store_block_write w = {
+      .height = p->header.height, .hash = p->hash,
+      .block = p->block, .block_len = p->block_len,
+      .commit = cbuf, .commit_len = clen,
+      .txids = (const uint8_t(*)[32])p->txids, .n_txids = p->header.tx_count,
+      .changes = p->view, .app_hash = p->app_hash,
+      .time_ms = p->header.time_ms};
+  CAIRN_TRY(cairn_store_commit_block(c->store, &w));
+  chain_advance(c, &p->header, p->hash, p->app_hash);
+  return CAIRN_OK;
+}
+
+/* ---- apply ---- */
+
+/* Scratch for checking one block: too big for the stack. */
+typedef struct chain_apply {
+  cairn_block_header h;
+  uint8_t hash[CAIRN_HASH_BYTES];
+  uint8_t app_hash[CAIRN_HASH_BYTES];
+  cairn_slice txs[CAIRN_BLOCK_TXS_MAX];
+  uint8_t txids[CAIRN_BLOCK_TXS_MAX][CAIRN_HASH_BYTES];
+  cairn_commit commit;
+  cairn_view *view;
+} chain_apply;
+
+/* chain_id for a message: printable ASCII, anything else as '?'. */
+static void chain_printable(char out[CAIRN_CHAIN_ID_BYTES_MAX + 1],
+                            const uint8_t *p, size_t n) {
+  assert(n <= CAIRN_CHAIN_ID_BYTES_MAX);
+  for (size_t i = 0; i < n; i++)
+    out[i] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '?';
+  out[n] = '\0';
+}
+
+static cairn_err chain_hash_mismatch(char *why, size_t why_cap, cairn_err err,
+                                     uint64_t height, const char *field,
+                                     const uint8_t got[32],
+                                     const uint8_t want[32]) {
+  char g[CHAIN_HEX_HASH], w[CHAIN_HEX_HASH];
+  chain_hex(g, got);
+  chain_hex(w, want);
+  return chain_fail(why, why_cap, err, "block %llu: %s is %s, expected %s",
+                    (unsigned long long)height, field, g, w);
+}
+
+/* Chain id, height, parent and time. */
+static cairn_err chain_check_link(const cairn_chain *c,
+                                  const cairn_block_header *h, char *why,
+                                  size_t why_cap) {
+  unsigned long long height = h->height;
+  if (h->chain_id_len != c->genesis.chain_id_len ||
+      memcmp(h->chain_id, c->genesis.chain_id, h->chain_id_len) != 0) {
+    char got[CAIRN_CHAIN_ID_BYTES_MAX + 1];
+    chain_printable(got, h->chain_id, h->chain_id_len);
+    return chain_fail(why, why_cap, CAIRN_ERR_CHAIN_ID,
+                      "block %llu: chain_id is \"%s\", expected \"%s\"", height,
+                      got, c->genesis.chain_id);
+  }
+  if (h->height != c->tip.height + 1)
+    return chain_fail(why, why_cap, CAIRN_ERR_BAD_HEIGHT,
+                      "block %llu: height is %llu, expected %llu", height,
+                      height, (unsigned long long)c->tip.height + 1);
+  if (memcmp(h->prev_hash, c->tip.hash, CAIRN_HASH_BYTES) != 0)
+    return chain_hash_mismatch(why, why_cap, CAIRN_ERR_BAD_PREV, h->height,
+                               "prev_hash", h->prev_hash, c->tip.hash);
+  if (h->time_ms <= c->tip.time_ms)
+    return chain_fail(why, why_cap, CAIRN_ERR_BAD_TIME,
+                      "block %llu: time_ms is %llu, expected more than the "
+                      "parent's %llu",
+                      height, (unsigned long long)h->time_ms,
+                      (unsigned long long)c->tip.time_ms);
+  return CAIRN_OK;
+}
+
+/* Validator set, proposer and state hash. */
+static cairn_err chain_check_fields(const cairn_chain *c,
+                                    const cairn_block_header *h, char *why,
+                                    size_t why_cap) {
+  if (memcmp(h->validators_hash, c->valset_hash, CAIRN_HASH_BYTES) != 0)
+    return chain_hash_mismatch(why, why_cap, CAIRN_ERR_BAD_VALSET, h->height,
+                               "validators_hash", h->validators_hash,
+                               c->valset_hash);
+  if (cairn_valset_find(&c->valset, h->proposer) < 0) {
+    char got[CHAIN_HEX_HASH];
+    chain_hex(got, h->proposer);
+    return chain_fail(why, why_cap, CAIRN_ERR_BAD_PROPOSER,
+                      "block %llu: proposer is %s, expected one of the %u "
+                      "validators in force",
+                      (unsigned long long)h->height, got,
+                      (unsigned)c->valset.n);
+  }
+  if (memcmp(h->state_hash, c->tip.app_hash, CAIRN_HASH_BYTES) != 0)
+    return chain_hash_mismatch(why, why_cap, CAIRN_ERR_BAD_STATE_HASH,
+                               h->height, "state_hash", h->state_hash,
+                               c->tip.app_hash);
+  return CAIRN_OK;
+}
+
+/* Recompute the Merkle root over the ids of the raw transaction bytes. */
+static cairn_err chain_check_root(chain_apply *a, char *why, size_t why_cap) {
+  uint8_t root[CAIRN_HASH_BYTES];
+  for (size_t i = 0; i < a->h.tx_count; i++)
+    cairn_tx_id_bytes(a->txids[i], a->txs[i].p, a->txs[i].len);
+  CAIRN_TRY(cairn_merkle_root(root, (const uint8_t(*)[32])a->txids,
+                              a->h.tx_count));
+  if (memcmp(root, a->h.tx_root, CAIRN_HASH_BYTES) != 0)
+    return chain_hash_mismatch(why, why_cap, CAIRN_ERR_BAD_TX_ROOT,
+                               a->h.height, "tx_root", a->h.tx_root, root);
+  return CAIRN_OK;
+}
+
+static cairn_err chain_check_commit(const cairn_chain *c, chain_apply *a,
+                                    const uint8_t *commit, size_t commit_len,
+                                    char *why, size_t why_cap) {
+  unsigned long long height = a->h.height;
+  cairn_err err = cairn_commit_decode(&a->commit, commit, commit_len);
+  if (err != CAIRN_OK)
+    return chain_fail(why, why_cap, CAIRN_ERR_BAD_COMMIT,
+                      "block %llu: commit does not decode: %s", height,
+                      cairn_strerror(err));
+  err = cairn_commit_verify(&a->commit, (const uint8_t *)c->genesis.chain_id,
+                            c->genesis.chain_id_len, a->h.height, a->hash,
+                            &c->valset);
+  if (err != CAIRN_OK) {
+    char got[CHAIN_HEX_HASH], want[CHAIN_HEX_HASH];
+    chain_hex(got, a->commit.block_hash);
+    chain_hex(want, a->hash);
+    return chain_fail(why, why_cap, CAIRN_ERR_BAD_COMMIT,
+                      "block %llu: commit (height %llu, block_hash %s, %u "
+                      "signatures) is not a valid commit by more than 2/3 of "
+                      "stake for block_hash %s",
+                      height, (unsigned long long)a->commit.height, got,
+                      (unsigned)a->commit.n_sigs, want);
+  }
+  return CAIRN_OK;
+}
+
+/* Run every transaction into a fresh view of the tip. */
+static cairn_err chain_run_block_txs(cairn_chain *c, chain_apply *a,
+                                     char *why, size_t why_cap) {
+  cairn_exec_ctx ctx;
+  uint8_t txid[CAIRN_HASH_BYTES];
+  chain_exec_ctx(c, &ctx, a->h.height, a->h.time_ms);
+  CAIRN_TRY(cairn_view_open(&a->view, c->store));
+  for (size_t i = 0; i < a->h.tx_count; i++) {
+    cairn_err err = chain_run_tx(a->view, &ctx, &a->txs[i], txid);
+    if (err == CAIRN_OK) continue;
+    char hex[CHAIN_HEX_HASH];
+    chain_hex(hex, txid);
+    return chain_fail(why, why_cap,
+                      chain_is_system_err(err) ? err : CAIRN_ERR_BAD_BLOCK_TX,
+                      "block %llu tx %zu (txid %s): %s: %s",
+                      (unsigned long long)a->h.height, i, hex,
+                      cairn_errname(err), cairn_strerror(err));
+  }
+  return cairn_state_hash_next(a->app_hash, c->tip.app_hash, a->view);
+}
+
+/* Every check, in the documented order; nothing is written. */
+static cairn_err chain_verify_block(cairn_chain *c, chain_apply *a,
+                                    const uint8_t *block, size_t block_len,
+                                    const uint8_t *commit, size_t commit_len,
+                                    char *why, size_t why_cap) {
+  cairn_err err = cairn_block_decode(&a->h, a->txs, CAIRN_BLOCK_TXS_MAX,
+                                     block, block_len);
+  if (err != CAIRN_OK)
+    return chain_fail(why, why_cap, err,
+                      "block at height %llu: does not decode: %s",
+                      (unsigned long long)c->tip.height + 1,
+                      cairn_strerror(err));
+  CAIRN_TRY(cairn_block_hash(a->hash, &a->h));
+  CAIRN_TRY(chain_check_link(c, &a->h, why, why_cap));
+  CAIRN_TRY(chain_check_fields(c, &a->h, why, why_cap));
+  CAIRN_TRY(chain_check_root(a, why, why_cap));
+  CAIRN_TRY(chain_check_commit(c, a, commit, commit_len, why, why_cap));
+  return chain_run_block_txs(c, a, why, why_cap);
+}
+
+cairn_err cairn_chain_apply_block(cairn_chain *c, const uint8_t *block,
+                                  size_t block_len, const uint8_t *commit,
+                                  size_t commit_len, char *why,
+                                  size_t why_cap) {
+  if (why != NULL && why_cap > 0) why[0] = '\0';
+  chain_apply *a = malloc(sizeof *a);
+  if (a == NULL) return chain_fail(why, why_cap, CAIRN_ERR_NOMEM, "%s",
+                                   "out of memory checking a block");
+  a->view = NULL;
+  cairn_err err = chain_verify_block(c, a, block, block_len, commit,
+                                     commit_len, why, why_cap);
+  if (err == CAIRN_OK) {
+    cairn_store_block_write w = {
+        .height = a->h.height, .hash = a->hash,
+        .block = block, .block_len = block_len,
+        .commit = commit, .commit_len = commit_len,
+        .txids = (const uint8_t(*)[32])a->txids, .n_txids = a->h.tx_count,
+        .changes = a->view, .app_hash = a->app_hash,
+        .time_ms = a->h.time_ms};
+    err = cairn_store_commit_block(c->store, &w);
+    if (err != CAIRN_OK)
+      err = chain_fail(why, why_cap, err, "block %llu: cannot store: %s",
+                       (unsigned long long)a->h.height, cairn_strerror(err));
+    else
+      chain_advance(c, &a->h, a->hash, a->app_hash);
+  }
+  if (a->view != NULL) cairn_view_close(a->view);
+  free(a);
+  return err;
+}
