@@ -89,7 +89,10 @@ cairn_err cairn_schnorr_sign(uint8_t sig[CAIRN_SIG_BYTES],
     randombytes_buf(aux, sizeof aux);
   }
   secp256k1_context *ctx = signing_context();
-  if (ctx == NULL) return CAIRN_ERR_NOMEM;
+  if (ctx == NULL) {
+    sodium_memzero(aux, sizeof aux);
+    return CAIRN_ERR_NOMEM;
+  }
   cairn_err err = CAIRN_ERR_BAD_KEY;
   if (make_keypair(ctx, &kp, sk)) {
     int ok = secp256k1_schnorrsig_sign32(ctx, sig, msg32, &kp, aux);

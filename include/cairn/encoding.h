@@ -44,7 +44,8 @@ void cairn_put_var8(cairn_writer *w, const uint8_t *p, size_t n);
 /* u32 length then n bytes. */
 void cairn_put_var32(cairn_writer *w, const uint8_t *p, size_t n);
 /* Returns CAIRN_ERR_OVERSIZE if anything did not fit; else writes the
- * length to *len. */
+ * length to *len. A counting writer (NULL, 0) always "overflows": read its
+ * w.len directly for the encoded size. */
 CAIRN_MUST_CHECK cairn_err cairn_writer_finish(const cairn_writer *w,
                                                size_t *len);
 
