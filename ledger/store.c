@@ -54,9 +54,9 @@
 #include "cairn/limits.h"
 #include "cairn/view.h"
 
-/* Eleven tables; LMDB wants a bound on named databases up front. */
-#define CAIRN_STORE_TABLES 11
-#define CAIRN_STORE_DBS_MAX 16
+/* Twenty tables; LMDB wants a bound on named databases up front. */
+#define CAIRN_STORE_TABLES 20
+#define CAIRN_STORE_DBS_MAX 32
 /* height u64 | hash [32] | app hash [32] | time_ms u64 */
 #define CAIRN_STORE_TIP_BYTES (8 + CAIRN_HASH_BYTES + CAIRN_HASH_BYTES + 8)
 /* height u64 | position u32 */
@@ -121,6 +121,15 @@ static const struct {
     {CAIRN_T_COUPON_OWNER, "coupon_owner"},
     {CAIRN_T_BRANDS, "brands"},
     {CAIRN_T_VALIDATORS, "validators"},
+    {CAIRN_T_CLIENT_REFS, "client_refs"},
+    {CAIRN_T_BRAND_STATS, "brand_stats"},
+    {CAIRN_T_HOLDS, "holds"},
+    {CAIRN_T_HOLD_TIMEOUTS, "hold_timeouts"},
+    {CAIRN_T_ISSUES, "issues"},
+    {CAIRN_T_AGREEMENTS, "agreements"},
+    {CAIRN_T_SETTLEMENTS, "settlements"},
+    {CAIRN_T_LOTS, "lots"},
+    {CAIRN_T_LOT_EXPIRY, "lot_expiry"},
 };
 
 /* ---- small helpers ---- */
@@ -383,21 +392,49 @@ void cairn_store_read_end(cairn_rtxn *r) {
   free(r);
 }
 
-cairn_err cairn_store_get(cairn_rtxn *r, cairn_table t, const uint8_t *key,
-                          size_t klen, const uint8_t **val, size_t *vlen) {
+/* A lookup; the caller holds the map lock for as long as it uses *val. */
+static cairn_err cairn_store_get_locked(cairn_rtxn *r, cairn_table t,
+                                        const uint8_t *key, size_t klen,
+                                        const uint8_t **val, size_t *vlen) {
   assert(r != NULL && key != NULL && val != NULL && vlen != NULL);
   assert(klen > 0 && klen <= CAIRN_STORE_KEY_BYTES_MAX);
   *val = NULL;
   *vlen = 0;
   MDB_val k = cairn_store_val(key, klen), v = {0};
-  cairn_store_rdlock(r->s);
   int rc = mdb_get(r->txn, cairn_store_dbi(r->s, t), &k, &v);
-  cairn_store_unlock(r->s);
   if (rc == MDB_NOTFOUND) return CAIRN_ERR_NOT_FOUND;
   if (rc != 0) return cairn_store_fail(r->s, rc);
   *val = v.mv_data;
   *vlen = v.mv_size;
   return CAIRN_OK;
+}
+
+cairn_err cairn_store_get(cairn_rtxn *r, cairn_table t, const uint8_t *key,
+                          size_t klen, const uint8_t **val, size_t *vlen) {
+  assert(r != NULL);
+  cairn_store_rdlock(r->s);
+  cairn_err err = cairn_store_get_locked(r, t, key, klen, val, vlen);
+  cairn_store_unlock(r->s);
+  return err;
+}
+
+cairn_err cairn_store_get_copy(cairn_rtxn *r, cairn_table t,
+                               const uint8_t *key, size_t klen, uint8_t *buf,
+                               size_t cap, size_t *vlen) {
+  assert(r != NULL && vlen != NULL && (buf != NULL || cap == 0));
+  const uint8_t *p = NULL;
+  size_t n = 0;
+  *vlen = 0;
+  /* Copy under the lock, so a re-map by another thread cannot intervene. */
+  cairn_store_rdlock(r->s);
+  cairn_err err = cairn_store_get_locked(r, t, key, klen, &p, &n);
+  if (err == CAIRN_OK && n > cap) err = CAIRN_ERR_OVERSIZE;
+  if (err == CAIRN_OK) {
+    if (n > 0) memcpy(buf, p, n);
+    *vlen = n;
+  }
+  cairn_store_unlock(r->s);
+  return err;
 }
 
 /* The walk holds the map lock across callbacks because the cursor points
@@ -433,10 +470,14 @@ cairn_err cairn_store_tip(cairn_rtxn *r, cairn_tip *tip) {
   memset(tip, 0, sizeof *tip);
   const uint8_t *p = NULL;
   size_t n = 0;
-  CAIRN_TRY(cairn_store_get(r, CAIRN_T_META,
-                            (const uint8_t *)CAIRN_STORE_META_TIP,
-                            strlen(CAIRN_STORE_META_TIP), &p, &n));
-  return cairn_store_tip_decode(tip, p, n);
+  /* Decode under the lock: the record is read in place. */
+  cairn_store_rdlock(r->s);
+  cairn_err err = cairn_store_get_locked(
+      r, CAIRN_T_META, (const uint8_t *)CAIRN_STORE_META_TIP,
+      strlen(CAIRN_STORE_META_TIP), &p, &n);
+  if (err == CAIRN_OK) err = cairn_store_tip_decode(tip, p, n);
+  cairn_store_unlock(r->s);
+  return err;
 }
 
 cairn_err cairn_store_block(cairn_rtxn *r, uint64_t height,
@@ -468,11 +509,13 @@ cairn_err cairn_store_block_height(cairn_rtxn *r, const uint8_t hash[32],
   *height = 0;
   const uint8_t *p = NULL;
   size_t n = 0;
-  CAIRN_TRY(cairn_store_get(r, CAIRN_T_BLOCK_INDEX, hash, CAIRN_HASH_BYTES,
-                            &p, &n));
-  if (n != 8) return CAIRN_ERR_CORRUPT;
-  *height = cairn_be64_read(p);
-  return CAIRN_OK;
+  cairn_store_rdlock(r->s);
+  cairn_err err = cairn_store_get_locked(r, CAIRN_T_BLOCK_INDEX, hash,
+                                         CAIRN_HASH_BYTES, &p, &n);
+  if (err == CAIRN_OK && n != 8) err = CAIRN_ERR_CORRUPT;
+  if (err == CAIRN_OK) *height = cairn_be64_read(p);
+  cairn_store_unlock(r->s);
+  return err;
 }
 
 cairn_err cairn_store_tx_location(cairn_rtxn *r, const uint8_t txid[32],
@@ -482,12 +525,18 @@ cairn_err cairn_store_tx_location(cairn_rtxn *r, const uint8_t txid[32],
   *position = 0;
   const uint8_t *p = NULL;
   size_t n = 0;
-  CAIRN_TRY(cairn_store_get(r, CAIRN_T_TX_INDEX, txid, CAIRN_HASH_BYTES, &p,
-                            &n));
-  if (n != CAIRN_STORE_TXLOC_BYTES) return CAIRN_ERR_CORRUPT;
-  *height = cairn_be64_read(p);
-  *position = cairn_be32_read(p + 8);
-  return CAIRN_OK;
+  cairn_store_rdlock(r->s);
+  cairn_err err = cairn_store_get_locked(r, CAIRN_T_TX_INDEX, txid,
+                                         CAIRN_HASH_BYTES, &p, &n);
+  if (err == CAIRN_OK && n != CAIRN_STORE_TXLOC_BYTES) {
+    err = CAIRN_ERR_CORRUPT;
+  }
+  if (err == CAIRN_OK) {
+    *height = cairn_be64_read(p);
+    *position = cairn_be32_read(p + 8);
+  }
+  cairn_store_unlock(r->s);
+  return err;
 }
 
 /* ---- writing ---- */

@@ -267,25 +267,20 @@ cairn_err cairn_view_get(cairn_view *v, cairn_table t, const uint8_t *key,
   assert(val != NULL || cap == 0);
   assert(klen > 0 && klen <= CAIRN_KEY_BYTES_MAX);
   *vlen = 0;
-  const uint8_t *src = NULL;
-  size_t n = 0;
   bool found = false;
   uint64_t h = cairn_view_hash(v, (uint8_t)t, key, klen);
   size_t at = cairn_view_probe(v, h, (uint8_t)t, key, klen, &found);
-  if (found) {
-    const cairn_view_entry *e = &v->entries[v->slots[at] - 1];
-    if (e->state == CAIRN_VIEW_DEL) return CAIRN_ERR_NOT_FOUND;
-    assert(e->state == CAIRN_VIEW_PUT);
-    src = v->arena + e->val_off;
-    n = e->val_len;
-  } else if (v->rtxn != NULL) {
-    CAIRN_TRY(cairn_store_get(v->rtxn, t, key, klen, &src, &n));
-  } else {
-    return CAIRN_ERR_NOT_FOUND;
+  if (!found) {
+    if (v->rtxn == NULL) return CAIRN_ERR_NOT_FOUND;
+    /* Copied by the store under its map lock. */
+    return cairn_store_get_copy(v->rtxn, t, key, klen, val, cap, vlen);
   }
-  if (n > cap) return CAIRN_ERR_OVERSIZE;
-  if (n > 0) memcpy(val, src, n);
-  *vlen = n;
+  const cairn_view_entry *e = &v->entries[v->slots[at] - 1];
+  if (e->state == CAIRN_VIEW_DEL) return CAIRN_ERR_NOT_FOUND;
+  assert(e->state == CAIRN_VIEW_PUT);
+  if (e->val_len > cap) return CAIRN_ERR_OVERSIZE;
+  if (e->val_len > 0) memcpy(val, v->arena + e->val_off, e->val_len);
+  *vlen = e->val_len;
   return CAIRN_OK;
 }
 

@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 
 #include "cairn/view.h"
@@ -585,7 +587,15 @@ static void test_read_only_follows_writer(void **state) {
   assert_int_equal(pipe(up), 0);
   pid_t pid = fork();
   assert_true(pid >= 0);
-  if (pid == 0) _exit(ts_reader_child(dir, down[0], up[1]));
+  if (pid == 0) {
+    /* Only our own pipe ends stay open, so either side sees EOF if the
+     * other dies. */
+    close(down[1]);
+    close(up[0]);
+    _exit(ts_reader_child(dir, down[0], up[1]));
+  }
+  close(down[0]);
+  close(up[1]);
   char c = 0;
   assert_int_equal(read(up[0], &c, 1), 1);
   assert_int_equal(c, 'r');
@@ -599,10 +609,8 @@ static void test_read_only_follows_writer(void **state) {
   assert_int_equal(waitpid(pid, &status, 0), pid);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
-  close(down[0]);
   close(down[1]);
   close(up[0]);
-  close(up[1]);
   cairn_store_close(s);
   ts_rmtree(dir);
 }
@@ -655,6 +663,86 @@ static void test_map_growth(void **state) {
   /* And it can keep growing. */
   assert_int_equal(ts_commit_plain(s, TS_GROW_BLOCKS + 2, 2u << 20, 1),
                    CAIRN_OK);
+  cairn_store_close(s);
+  ts_rmtree(dir);
+}
+
+/* ---- readers in other threads while the map grows ---- */
+
+#define TS_THREADS 2
+#define TS_THREAD_BLOCK_BYTES 4096u
+
+typedef struct ts_reader {
+  cairn_store *s;
+  atomic_bool *stop;
+  uint64_t rounds, failures, last_height;
+  uint8_t *buf; /* TS_THREAD_BLOCK_BYTES */
+} ts_reader;
+
+/* One round: a snapshot, its tip (never going back), block 1's index entry
+ * and its bytes copied out, compared with a fresh generation. */
+static bool ts_reader_round(ts_reader *rd, const ts_block *one) {
+  cairn_rtxn *r = NULL;
+  cairn_tip tip;
+  uint64_t h = 0;
+  uint32_t pos = 9;
+  size_t n = 0;
+  uint8_t key[8];
+  cairn_be64_write(key, 1);
+  if (cairn_store_read_begin(rd->s, &r) != CAIRN_OK) return false;
+  bool ok = cairn_store_tip(r, &tip) == CAIRN_OK &&
+            tip.height >= rd->last_height &&
+            cairn_store_tx_location(r, one->txids[0], &h, &pos) == CAIRN_OK &&
+            h == 1 && pos == 0 &&
+            cairn_store_get_copy(r, CAIRN_T_BLOCKS, key, 8, rd->buf,
+                                 TS_THREAD_BLOCK_BYTES, &n) == CAIRN_OK &&
+            n == one->block_len && memcmp(rd->buf, one->block, n) == 0;
+  rd->last_height = tip.height;
+  cairn_store_read_end(r);
+  return ok;
+}
+
+static void *ts_reader_thread(void *arg) {
+  ts_reader *rd = arg;
+  ts_block one;
+  ts_block_make(&one, 1, TS_THREAD_BLOCK_BYTES, 1);
+  while (!atomic_load(rd->stop) || rd->rounds == 0) {
+    if (!ts_reader_round(rd, &one)) rd->failures++;
+    rd->rounds++;
+  }
+  ts_block_free(&one);
+  return NULL;
+}
+
+static void test_threads_read_while_map_grows(void **state) {
+  (void)state;
+  char dir[64];
+  tu_tmpdir(dir, sizeof dir);
+  cairn_store_opts opts = {.no_sync = true, .map_bytes_initial = 1u << 20};
+  cairn_store *s = NULL;
+  assert_int_equal(cairn_store_open(&s, dir, &opts), CAIRN_OK);
+  ts_commit_genesis(s);
+  assert_int_equal(ts_commit_plain(s, 1, TS_THREAD_BLOCK_BYTES, 1), CAIRN_OK);
+  atomic_bool stop;
+  atomic_init(&stop, false);
+  ts_reader rd[TS_THREADS];
+  pthread_t th[TS_THREADS];
+  static uint8_t bufs[TS_THREADS][TS_THREAD_BLOCK_BYTES];
+  for (size_t i = 0; i < TS_THREADS; i++) {
+    rd[i] = (ts_reader){.s = s, .stop = &stop, .buf = bufs[i]};
+    assert_int_equal(pthread_create(&th[i], NULL, ts_reader_thread, &rd[i]),
+                     0);
+  }
+  /* ~12 MiB: the map doubles from 1 MiB to 16 MiB under the readers. */
+  for (uint64_t h = 2; h <= 25; h++) {
+    assert_int_equal(ts_commit_plain(s, h, 512u * 1024u, 1), CAIRN_OK);
+  }
+  atomic_store(&stop, true);
+  for (size_t i = 0; i < TS_THREADS; i++) {
+    assert_int_equal(pthread_join(th[i], NULL), 0);
+    assert_true(rd[i].rounds > 0);
+    assert_int_equal(rd[i].failures, 0);
+  }
   cairn_store_close(s);
   ts_rmtree(dir);
 }
@@ -850,6 +938,7 @@ int main(void) {
       cmocka_unit_test(test_dir_mode),
       cmocka_unit_test(test_read_only_follows_writer),
       cmocka_unit_test(test_map_growth),
+      cmocka_unit_test(test_threads_read_while_map_grows),
       cmocka_unit_test(test_scan),
       cmocka_unit_test(test_corrupt_records),
       cmocka_unit_test(test_readers_full),

@@ -9,7 +9,9 @@
  *   commits       height u64 -> commit bytes
  *   block_index   block hash [32] -> height u64
  *   tx_index      txid [32] -> height u64 | position u32
- *   balances, sequences, coupons, coupon_owner, brands, validators:
+ *   balances, sequences, coupons, coupon_owner, brands, validators,
+ *   client_refs, brand_stats, holds, hold_timeouts, issues, agreements,
+ *   settlements, lots, lot_expiry:
  *                 the application state (layouts in state.h); written only
  *                 through a view's change set (view.h).
  *
@@ -58,8 +60,22 @@ typedef enum cairn_table {
   CAIRN_T_TX_INDEX = 20
 } cairn_table;
 
+/* The cross-brand state tables (issue 3; layouts in state.h). They are
+ * cairn_table values like the ones above, declared apart so that existing
+ * exhaustive switches over cairn_table (audit's table names) keep compiling
+ * until they learn the new names. */
+#define CAIRN_T_CLIENT_REFS ((cairn_table)7)
+#define CAIRN_T_BRAND_STATS ((cairn_table)8)
+#define CAIRN_T_HOLDS ((cairn_table)9)
+#define CAIRN_T_HOLD_TIMEOUTS ((cairn_table)10)
+#define CAIRN_T_ISSUES ((cairn_table)11)
+#define CAIRN_T_AGREEMENTS ((cairn_table)12)
+#define CAIRN_T_SETTLEMENTS ((cairn_table)13)
+#define CAIRN_T_LOTS ((cairn_table)14)
+#define CAIRN_T_LOT_EXPIRY ((cairn_table)15)
+
 #define CAIRN_STATE_TABLE_MIN 1
-#define CAIRN_STATE_TABLE_MAX 6
+#define CAIRN_STATE_TABLE_MAX 15
 /* Keys and values in state tables are small; the view copies them. */
 #define CAIRN_KEY_BYTES_MAX 64
 #define CAIRN_VALUE_BYTES_MAX 512
@@ -101,6 +117,13 @@ void cairn_store_read_end(cairn_rtxn *r);
 CAIRN_MUST_CHECK cairn_err cairn_store_get(cairn_rtxn *r, cairn_table t,
                                            const uint8_t *key, size_t klen,
                                            const uint8_t **val, size_t *vlen);
+
+/* Copy the value into buf (cap bytes), safe against re-maps. Errors:
+ * NOT_FOUND, OVERSIZE (cap too small), STORE; *vlen is 0 on any error. */
+CAIRN_MUST_CHECK cairn_err cairn_store_get_copy(cairn_rtxn *r, cairn_table t,
+                                                const uint8_t *key,
+                                                size_t klen, uint8_t *buf,
+                                                size_t cap, size_t *vlen);
 
 /* Visit keys that start with prefix, ascending, at most max of them. The
  * callback returns non-zero to stop early; it may read but must not commit
