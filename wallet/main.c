@@ -39,6 +39,9 @@ static const cairn_main_cmd cairn_main_cmds[] = {
     {"tx", cairn_cmd_tx, "show a transaction and its status"},
     {"status", cairn_cmd_status, "chain id, height, tip, mempool, brands"},
     {"audit", cairn_cmd_audit, "verify a node's data directory from genesis"},
+    {"proof", cairn_cmd_proof, "inclusion proof of a committed transaction"},
+    {"verify-proof", cairn_cmd_verify_proof,
+     "check a proof offline against a trusted genesis or block hash"},
 };
 
 static const cairn_main_cmd cairn_main_coupon_cmds[] = {

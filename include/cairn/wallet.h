@@ -208,5 +208,7 @@ int cairn_cmd_coupon_show(cairn_wallet *w, int argc, char **argv);
 int cairn_cmd_tx(cairn_wallet *w, int argc, char **argv);
 int cairn_cmd_status(cairn_wallet *w, int argc, char **argv);
 int cairn_cmd_audit(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_proof(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_verify_proof(cairn_wallet *w, int argc, char **argv);
 
 #endif
