@@ -7,11 +7,25 @@
 #   make install PREFIX=/usr/local
 #   make deps         install missing Debian packages (apt-get; needs root/sudo)
 #   make clean
+#   make DEBUG=1      -O0 and -DCAIRN_DEBUG (the node checks conservation
+#                     after every block)
+#   make test SANITIZE=1   everything built with AddressSanitizer and
+#                     UndefinedBehaviorSanitizer (in build-san/), whole suite
+#   make fuzz [FUZZ_SECONDS=N]   build the libFuzzer targets with clang in
+#                     build-fuzz/ and run each for N seconds (FUZZING.md)
+#   make lint         cppcheck and clang-tidy (.clang-tidy); fails on findings
 #
-# BUILD=dir puts every object and binary under dir (default build/), so
-# several builds (e.g. SANITIZE=1) can live side by side.
+# BUILD=dir puts every object and binary under dir (default build/, and
+# build-san/ with SANITIZE=1 so sanitized objects never mix with plain
+# ones), so several builds can live side by side.
 
 CC      ?= cc
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+endif
+ifeq ($(FUZZ),1)
+BUILD   ?= build-fuzz
+endif
 BUILD   ?= build
 PREFIX  ?= /usr/local
 PKGS    := libsodium lmdb libsecp256k1 libevent jansson
@@ -27,20 +41,50 @@ CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Iinclude $(PKG_CFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lpthread
 
+# DEBUG=1: no optimisation, and the node checks point conservation after
+# every block (CAIRN_DEBUG; see node/producer.c).
+ifeq ($(DEBUG),1)
+OPT     := -O0
+CFLAGS  += -DCAIRN_DEBUG
+endif
+
+# SANITIZE=1: every object, test and binary carries ASan and UBSan; any
+# report fails the run. AddressSanitizer and LeakSanitizer reports of every
+# process (including cairnd nodes the integration tests start in the
+# background, whose exit status no test may look at) go to files under
+# $(BUILD)/sanitizer-logs/, which tests/sanitizer_check.sh prints and turns
+# into a failure at the end of `make test`. UBSan (gcc) always reports on
+# stderr; -fno-sanitize-recover makes the process exit at once, which fails
+# the test that ran it (for a node, the report is in its log file).
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
+SAN_LOG_DIR := $(abspath $(BUILD))/sanitizer-logs
+export ASAN_OPTIONS  := detect_leaks=1:halt_on_error=1:abort_on_error=0:log_path=$(SAN_LOG_DIR)/asan
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+endif
+
+# FUZZ=1 (set by `make fuzz` for its own build dir): clang with libFuzzer's
+# coverage instrumentation plus ASan and UBSan on every object.
+FUZZ_SANITIZE := -fsanitize=fuzzer-no-link,address,undefined \
+                 -fno-sanitize-recover=all -fno-omit-frame-pointer
+ifeq ($(FUZZ),1)
+CFLAGS  += $(FUZZ_SANITIZE)
 endif
 
 LIB_SRC    := $(sort $(wildcard ledger/*.c))
 NODE_SRC   := $(sort $(filter-out node/main.c,$(wildcard node/*.c)))
 WALLET_SRC := $(sort $(filter-out wallet/main.c,$(wildcard wallet/*.c)))
 TEST_SRC   := $(sort $(wildcard tests/test_*.c))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/%.o)
 NODE_OBJ   := $(NODE_SRC:%.c=$(BUILD)/%.o)
 WALLET_OBJ := $(WALLET_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_BIN   := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 
 LIB        := $(BUILD)/libcairn.a
 NODE_LIB   := $(BUILD)/libcairnd.a
@@ -48,7 +92,8 @@ WALLET_LIB := $(BUILD)/libcairnwallet.a
 CAIRND     := $(BUILD)/cairnd
 CAIRN      := $(BUILD)/cairn
 
-.PHONY: all test unit integration demo install deps clean
+.PHONY: all test unit integration demo install deps clean fuzz fuzz-bins \
+        fuzz-seeds fuzz-merge replay lint
 all: $(LIB) $(CAIRND) $(CAIRN)
 
 $(BUILD)/%.o: %.c
@@ -78,15 +123,112 @@ $(BUILD)/tests/%: tests/%.c $(NODE_LIB) $(WALLET_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(NODE_LIB) $(WALLET_LIB) $(LIB) $(CMOCKA_LIBS) $(LDLIBS)
 
-unit: $(TEST_BIN)
-	@BUILD=$(BUILD) sh tests/run_unit.sh $(TEST_BIN)
+# Fuzz targets linked with a replay main (normal compiler, any SANITIZE):
+# every corpus file is replayed as a regression test by `make test`.
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/fuzz/replay_main.o \
+                        $(NODE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay_main.o \
+	  $(NODE_LIB) $(LIB) $(LDLIBS)
+
+# Each step runs even if an earlier one failed (and the sanitizer reports
+# are always shown); the target fails if any step did.
+unit: $(TEST_BIN) $(REPLAY_BIN)
+	@$(SAN_CLEAN)
+	@rc=0; \
+	  BUILD=$(BUILD) sh tests/run_unit.sh $(TEST_BIN) || rc=1; \
+	  sh tests/fuzz/replay.sh $(REPLAY_BIN) || rc=1; \
+	  $(SAN_CHECK) || rc=1; \
+	  exit $$rc
+
+replay: $(REPLAY_BIN)
+	@$(SAN_CLEAN)
+	@rc=0; sh tests/fuzz/replay.sh $(REPLAY_BIN) || rc=1; \
+	  $(SAN_CHECK) || rc=1; exit $$rc
+
+# Shared by every replay binary: keep it (make would delete it as an
+# intermediate file and relink everything next time).
+.SECONDARY: $(BUILD)/tests/fuzz/replay_main.o
 
 integration: all
-	@BUILD=$(BUILD) sh tests/integration/run.sh
+	@$(SAN_CLEAN)
+	@rc=0; BUILD=$(BUILD) sh tests/integration/run.sh || rc=1; \
+	  $(SAN_CHECK) || rc=1; exit $$rc
 
-test: all $(TEST_BIN)
-	@BUILD=$(BUILD) sh tests/run_unit.sh $(TEST_BIN)
-	@BUILD=$(BUILD) sh tests/integration/run.sh
+test: all $(TEST_BIN) $(REPLAY_BIN)
+	@$(SAN_CLEAN)
+	@rc=0; \
+	  BUILD=$(BUILD) sh tests/run_unit.sh $(TEST_BIN) || rc=1; \
+	  sh tests/fuzz/replay.sh $(REPLAY_BIN) || rc=1; \
+	  BUILD=$(BUILD) sh tests/integration/run.sh || rc=1; \
+	  $(SAN_CHECK) || rc=1; \
+	  exit $$rc
+
+ifeq ($(SANITIZE),1)
+SAN_CLEAN = rm -rf $(SAN_LOG_DIR) && mkdir -p $(SAN_LOG_DIR)
+SAN_CHECK = sh tests/sanitizer_check.sh $(SAN_LOG_DIR)
+else
+SAN_CLEAN = true
+SAN_CHECK = true
+endif
+
+# ---- fuzzing (FUZZING.md) ----
+# `make fuzz` installs clang if missing (optional packages, not needed by
+# `make test`), builds every target with libFuzzer into $(FUZZ_BUILD) and
+# runs each in turn for FUZZ_SECONDS (FUZZ_RUNS caps executions; 0 = no
+# cap). New inputs go to $(FUZZ_BUILD)/corpus/<name>/ (not to git), crashes
+# to $(FUZZ_BUILD)/crashes/; the summary to $(FUZZ_BUILD)/fuzz-report.md.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?= 0
+
+fuzz:
+	sh scripts/install-deps.sh --fuzz
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) FUZZ=1 SANITIZE= fuzz-bins
+	sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_NAMES)
+
+fuzz-bins: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(NODE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	  $(NODE_LIB) $(LIB) $(LDLIBS)
+
+# Add the inputs of each working corpus that bring coverage the git corpus
+# lacks to tests/fuzz/corpus/<name>/ (libFuzzer -merge=1; existing files,
+# seeds and crash reproducers are kept).
+fuzz-merge:
+	sh tests/fuzz/run.sh --merge $(FUZZ_BUILD) $(FUZZ_NAMES)
+
+# Regenerate the seed inputs (valid encodings signed with the test keys,
+# plus malformed variants) into tests/fuzz/corpus/<name>/seed-*.
+fuzz-seeds: $(BUILD)/tests/fuzz/gen_seeds
+	$(BUILD)/tests/fuzz/gen_seeds tests/fuzz/corpus
+
+$(BUILD)/tests/fuzz/gen_seeds: tests/fuzz/gen_seeds.c $(NODE_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(NODE_LIB) $(LIB) $(LDLIBS)
+
+# ---- static analysis ----
+# Production sources and the fuzz targets; the cmocka tests are left out
+# (their macros are what the checks would flag). Both tools fail the
+# target on any finding.
+LINT_SRC   := $(LIB_SRC) $(NODE_SRC) node/main.c $(WALLET_SRC) wallet/main.c \
+              $(FUZZ_SRC) tests/fuzz/replay_main.c tests/fuzz/gen_seeds.c
+LINT_FLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude \
+              $(PKG_CFLAGS)
+
+lint:
+	sh scripts/install-deps.sh --lint
+	cppcheck --enable=warning,performance,portability --error-exitcode=1 \
+	  --inline-suppr --suppressions-list=.cppcheck-suppressions \
+	  --library=scripts/cppcheck-cairn.cfg --std=c11 -D__GNUC__ -Iinclude \
+	  -q $(LINT_SRC)
+	@# One file per clang-tidy process: clang-tidy 14 carries analyzer state
+	@# from one file to the next and then reports false va_list errors.
+	printf '%s\n' $(LINT_SRC) | xargs -P2 -I{} \
+	  clang-tidy --quiet {} -- $(LINT_FLAGS)
 
 demo:
 	sh scripts/demo.sh
@@ -107,3 +249,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(LIB_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(WALLET_OBJ:.o=.d) $(BUILD)/node/main.d $(BUILD)/wallet/main.d
+-include $(REPLAY_BIN:=.d) $(FUZZ_BIN:=.d) $(BUILD)/tests/fuzz/replay_main.d

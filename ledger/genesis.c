@@ -85,6 +85,13 @@ static bool genesis_label_valid(const char *s, size_t len) {
 
 /* ---- semantic rules ---- */
 
+cairn_err cairn_brand_policy_check(const cairn_brand_policy *p) {
+  assert(p != NULL);
+  if (p->expiry_mode > CAIRN_EXPIRY_MODE_MAX) return CAIRN_ERR_RANGE;
+  bool expires = p->expiry_mode != CAIRN_EXPIRY_NONE;
+  return expires == (p->expiry_blocks != 0) ? CAIRN_OK : CAIRN_ERR_RANGE;
+}
+
 static cairn_err genesis_check_brands(const cairn_genesis *g, char *why,
                                       size_t why_cap) {
   if (g->n_brands == 0) GENESIS_FAIL("brands: at least one brand is required");
@@ -113,6 +120,10 @@ static cairn_err genesis_check_brands(const cairn_genesis *g, char *why,
     if ((b->flags & ~CAIRN_BRAND_FLAGS_KNOWN) != 0) {
       GENESIS_FAIL("brands[%u]: unknown flag bits 0x%02x", i,
                    (unsigned)b->flags);
+    }
+    if (cairn_brand_policy_check(&b->policy) != CAIRN_OK) {
+      GENESIS_FAIL("brands[%u].policy: expiry needs expiry_blocks >= 1 "
+                   "(and \"none\" needs 0)", i);
     }
   }
   return CAIRN_OK;
@@ -188,6 +199,10 @@ static void genesis_put(cairn_writer *w, const cairn_genesis *g) {
     cairn_put_var8(w, (const uint8_t *)b->name, b->name_len);
     cairn_put_bytes(w, b->issuer, CAIRN_PUBKEY_BYTES);
     cairn_put_u8(w, b->flags);
+    cairn_put_u8(w, b->policy.expiry_mode);
+    cairn_put_u64(w, b->policy.expiry_blocks);
+    cairn_put_u64(w, b->policy.max_issue_per_tx);
+    cairn_put_u64(w, b->policy.max_issue_per_day);
   }
   cairn_put_u16(w, (uint16_t)g->validators.n);
   for (unsigned i = 0; i < g->validators.n; i++) {
@@ -241,6 +256,11 @@ static cairn_err genesis_get_brands(cairn_reader *r, cairn_genesis *g) {
     CAIRN_TRY(cairn_get_bytes(r, b->issuer, CAIRN_PUBKEY_BYTES));
     CAIRN_TRY(cairn_get_u8(r, &b->flags));
     if ((b->flags & ~CAIRN_BRAND_FLAGS_KNOWN) != 0) return CAIRN_ERR_RANGE;
+    CAIRN_TRY(cairn_get_u8(r, &b->policy.expiry_mode));
+    CAIRN_TRY(cairn_get_u64(r, &b->policy.expiry_blocks));
+    CAIRN_TRY(cairn_get_u64(r, &b->policy.max_issue_per_tx));
+    CAIRN_TRY(cairn_get_u64(r, &b->policy.max_issue_per_day));
+    CAIRN_TRY(cairn_brand_policy_check(&b->policy));
   }
   return CAIRN_OK;
 }
@@ -388,10 +408,71 @@ static cairn_err json_get_uint(const json_t *obj, const char *where,
 
 /* ---- JSON form: parsing ---- */
 
+/* An optional u64 field (absent: 0). */
+static cairn_err json_get_uint_opt(const json_t *obj, const char *where,
+                                   const char *key, uint64_t *out, char *why,
+                                   size_t why_cap) {
+  *out = 0;
+  if (json_object_get(obj, key) == NULL) return CAIRN_OK;
+  return json_get_uint(obj, where, key, UINT64_MAX, out, why, why_cap);
+}
+
+/* "none", "fixed" or "rolling". */
+static cairn_err json_get_expiry_mode(const json_t *o, const char *where,
+                                      uint8_t *mode, char *why,
+                                      size_t why_cap) {
+  static const char *const names[] = {"none", "fixed", "rolling"};
+  const char *s;
+  *mode = CAIRN_EXPIRY_NONE;
+  if (json_object_get(o, "expiry") == NULL) return CAIRN_OK;
+  CAIRN_TRY(json_get_string(o, where, "expiry", 16, &s, why, why_cap));
+  for (uint8_t m = 0; m <= CAIRN_EXPIRY_MODE_MAX; m++) {
+    if (strcmp(s, names[m]) == 0) {
+      *mode = m;
+      return CAIRN_OK;
+    }
+  }
+  GENESIS_FAIL("%s.expiry: expected \"none\", \"fixed\" or \"rolling\"",
+               where);
+}
+
+/* The optional "policy" object of a brand; every field optional, defaults
+ * (no expiry, no limits, accepted by partners) when absent. */
+static cairn_err json_get_policy(const json_t *o, const char *brand_where,
+                                 cairn_brand *b, char *why, size_t why_cap) {
+  static const char *const known[] = {"expiry", "expiry_blocks",
+                                      "max_issue_per_tx", "max_issue_per_day",
+                                      "accept_by_partners", NULL};
+  char where[48];
+  const json_t *p = json_object_get(o, "policy");
+  if (p == NULL) return CAIRN_OK;
+  snprintf(where, sizeof where, "%s.policy", brand_where);
+  if (!json_is_object(p)) GENESIS_FAIL("%s: expected an object", where);
+  CAIRN_TRY(json_check_keys(p, known, where, why, why_cap));
+  CAIRN_TRY(json_get_expiry_mode(p, where, &b->policy.expiry_mode, why,
+                                 why_cap));
+  CAIRN_TRY(json_get_uint_opt(p, where, "expiry_blocks",
+                              &b->policy.expiry_blocks, why, why_cap));
+  CAIRN_TRY(json_get_uint_opt(p, where, "max_issue_per_tx",
+                              &b->policy.max_issue_per_tx, why, why_cap));
+  CAIRN_TRY(json_get_uint_opt(p, where, "max_issue_per_day",
+                              &b->policy.max_issue_per_day, why, why_cap));
+  const json_t *a = json_object_get(p, "accept_by_partners");
+  if (a != NULL && !json_is_boolean(a)) {
+    GENESIS_FAIL("%s.accept_by_partners: expected true or false", where);
+  }
+  if (json_is_false(a)) b->flags |= CAIRN_BRAND_FLAG_NO_PARTNERS;
+  if (cairn_brand_policy_check(&b->policy) != CAIRN_OK) {
+    GENESIS_FAIL("%s.expiry_blocks: must be at least 1 when points expire "
+                 "and 0 (or absent) when they do not", where);
+  }
+  return CAIRN_OK;
+}
+
 static cairn_err json_get_brand(const json_t *o, unsigned i, cairn_brand *b,
                                 char *why, size_t why_cap) {
   static const char *const known[] = {"id", "name", "issuer", "transferable",
-                                      NULL};
+                                      "policy", NULL};
   char where[32];
   const char *issuer;
   uint64_t id;
@@ -413,7 +494,7 @@ static cairn_err json_get_brand(const json_t *o, unsigned i, cairn_brand *b,
   if (!json_is_boolean(t)) GENESIS_FAIL("%s.transferable: expected true or "
                                         "false", where);
   b->flags = json_is_true(t) ? CAIRN_BRAND_FLAG_TRANSFERABLE : 0;
-  return CAIRN_OK;
+  return json_get_policy(o, where, b, why, why_cap);
 }
 
 static cairn_err json_get_validator(const json_t *o, unsigned i,

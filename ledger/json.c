@@ -110,6 +110,52 @@ static const char *coupon_kind_name(uint8_t kind) {
 
 /* ---- transactions ---- */
 
+/* The terms of an agreement, and its id. */
+static bool set_terms(json_t *o, const cairn_agreement_terms *t) {
+  uint8_t id[CAIRN_HASH_BYTES];
+  cairn_agreement_id(id, t);
+  bool ok = set(o, "agreement", cairn_json_hex(id, sizeof id));
+  ok &= set(o, "from_brand", json_integer(t->from_brand));
+  ok &= set(o, "to_brand", json_integer(t->to_brand));
+  ok &= set(o, "rate_num", cairn_json_u64(t->rate_num));
+  ok &= set(o, "rate_den", cairn_json_u64(t->rate_den));
+  ok &= set(o, "valid_from_height", json_uint(t->valid_from_height));
+  ok &= set(o, "valid_until_height", json_uint(t->valid_until_height));
+  ok &= set(o, "cap", cairn_json_u64(t->cap));
+  return ok;
+}
+
+/* The payload of the cross-brand transaction types (7 and above). */
+static bool tx_set_econ_payload(json_t *o, const cairn_tx *tx) {
+  bool ok = true;
+  switch (tx->type) {
+    case CAIRN_TX_AGREE:
+      return set_terms(o, &tx->u.agree.terms);
+    case CAIRN_TX_REVOKE:
+      return set(o, "agreement",
+                 cairn_json_hex(tx->u.revoke.agreement, CAIRN_HASH_BYTES));
+    case CAIRN_TX_REDEEM_AT: {
+      const cairn_tx_redeem_at *r = &tx->u.redeem_at;
+      ok &= set(o, "from_brand", json_integer(r->from_brand));
+      ok &= set(o, "at_brand", json_integer(r->at_brand));
+      ok &= set(o, "agreement", cairn_json_hex(r->agreement, CAIRN_HASH_BYTES));
+      ok &= set(o, "amount", cairn_json_u64(r->amount));
+      ok &= set_text(o, "ref", r->ref, r->ref_len);
+      return ok;
+    }
+    case CAIRN_TX_SETTLE:
+      ok &= set(o, "debtor_brand", json_integer(tx->u.settle.debtor_brand));
+      ok &= set(o, "creditor_brand",
+                json_integer(tx->u.settle.creditor_brand));
+      ok &= set(o, "amount", cairn_json_u64(tx->u.settle.amount));
+      ok &= set_text(o, "ref", tx->u.settle.ref, tx->u.settle.ref_len);
+      return ok;
+    default:
+      assert(!"cairn_json_tx needs a decoded transaction");
+      return false;
+  }
+}
+
 static bool tx_set_payload(json_t *o, const cairn_tx *tx) {
   bool ok = true;
   switch (tx->type) {
@@ -147,9 +193,35 @@ static bool tx_set_payload(json_t *o, const cairn_tx *tx) {
       ok &= set_text(o, "ref", tx->u.coupon_redeem.ref,
                      tx->u.coupon_redeem.ref_len);
       return ok;
+    case CAIRN_TX_POLICY:
+      ok &= set(o, "brand", json_integer(tx->u.policy.brand));
+      ok &= set(o, "transferable",
+                json_boolean((tx->u.policy.flags &
+                              CAIRN_BRAND_FLAG_TRANSFERABLE) != 0));
+      ok &= set(o, "policy",
+                cairn_json_policy(tx->u.policy.flags, &tx->u.policy.policy));
+      return ok;
+    case CAIRN_TX_HOLD:
+      ok &= set(o, "brand", json_integer(tx->u.hold.brand));
+      ok &= set(o, "amount", cairn_json_u64(tx->u.hold.amount));
+      ok &= set(o, "timeout_height", json_uint(tx->u.hold.timeout_height));
+      ok &= set_text(o, "ref", tx->u.hold.ref, tx->u.hold.ref_len);
+      return ok;
+    case CAIRN_TX_CAPTURE:
+      ok &= set(o, "hold", cairn_json_hex(tx->u.capture.hold, CAIRN_HASH_BYTES));
+      ok &= set(o, "amount", cairn_json_u64(tx->u.capture.amount));
+      return ok;
+    case CAIRN_TX_RELEASE:
+      ok &= set(o, "hold", cairn_json_hex(tx->u.release.hold, CAIRN_HASH_BYTES));
+      return ok;
+    case CAIRN_TX_REVERSE:
+      ok &= set(o, "issue",
+                cairn_json_hex(tx->u.reverse.issue, CAIRN_HASH_BYTES));
+      ok &= set(o, "amount", cairn_json_u64(tx->u.reverse.amount));
+      ok &= set_text(o, "ref", tx->u.reverse.ref, tx->u.reverse.ref_len);
+      return ok;
     default:
-      assert(!"cairn_json_tx needs a decoded transaction");
-      return false;
+      return tx_set_econ_payload(o, tx);
   }
 }
 
@@ -167,6 +239,7 @@ json_t *cairn_json_tx(const cairn_tx *tx, const uint8_t txid[32]) {
   ok &= set(o, "sender", cairn_json_address(tx->sender));
   ok &= set(o, "sequence", json_uint(tx->sequence));
   ok &= set(o, "expiry_height", json_uint(tx->expiry_height));
+  ok &= set_text(o, "client_ref", tx->client_ref, tx->client_ref_len);
   ok &= tx_set_payload(o, tx);
   return finish(o, ok);
 }
@@ -251,6 +324,29 @@ json_t *cairn_json_coupon(const cairn_coupon *c, uint64_t tip_height) {
   return finish(o, ok);
 }
 
+const char *cairn_json_expiry_mode_name(uint8_t mode) {
+  switch (mode) {
+    case CAIRN_EXPIRY_NONE: return "none";
+    case CAIRN_EXPIRY_FIXED: return "fixed";
+    case CAIRN_EXPIRY_ROLLING: return "rolling";
+    default: return "unknown";
+  }
+}
+
+json_t *cairn_json_policy(uint8_t flags, const cairn_brand_policy *p) {
+  assert(p != NULL);
+  json_t *o = json_object();
+  if (o == NULL) return NULL;
+  bool ok = set(o, "expiry",
+                json_string(cairn_json_expiry_mode_name(p->expiry_mode)));
+  ok &= set(o, "expiry_blocks", json_uint(p->expiry_blocks));
+  ok &= set(o, "max_issue_per_tx", cairn_json_u64(p->max_issue_per_tx));
+  ok &= set(o, "max_issue_per_day", cairn_json_u64(p->max_issue_per_day));
+  ok &= set(o, "accept_by_partners",
+            json_boolean((flags & CAIRN_BRAND_FLAG_NO_PARTNERS) == 0));
+  return finish(o, ok);
+}
+
 json_t *cairn_json_brand(const cairn_brand *b) {
   assert(b != NULL && b->name_len <= CAIRN_NAME_BYTES_MAX);
   json_t *o = json_object();
@@ -260,6 +356,57 @@ json_t *cairn_json_brand(const cairn_brand *b) {
   ok &= set(o, "issuer", cairn_json_address(b->issuer));
   ok &= set(o, "transferable",
             json_boolean((b->flags & CAIRN_BRAND_FLAG_TRANSFERABLE) != 0));
+  ok &= set(o, "policy", cairn_json_policy(b->flags, &b->policy));
+  return finish(o, ok);
+}
+
+json_t *cairn_json_brand_stats(uint32_t brand, const cairn_brand_stats *s) {
+  assert(s != NULL);
+  uint64_t out = s->issued;
+  const uint64_t outs[4] = {s->redeemed_home, s->redeemed_partner,
+                            s->expired, s->reversed};
+  for (size_t i = 0; i < 4; i++) out = outs[i] <= out ? out - outs[i] : 0;
+  json_t *o = json_object();
+  if (o == NULL) return NULL;
+  bool ok = set(o, "brand", json_integer(brand));
+  ok &= set(o, "issued", cairn_json_u64(s->issued));
+  ok &= set(o, "redeemed_home", cairn_json_u64(s->redeemed_home));
+  ok &= set(o, "redeemed_partner", cairn_json_u64(s->redeemed_partner));
+  ok &= set(o, "expired", cairn_json_u64(s->expired));
+  ok &= set(o, "reversed", cairn_json_u64(s->reversed));
+  ok &= set(o, "held", cairn_json_u64(s->held));
+  ok &= set(o, "outstanding", cairn_json_u64(out));
+  return finish(o, ok);
+}
+
+json_t *cairn_json_hold(const cairn_hold *h) {
+  assert(h != NULL);
+  json_t *o = json_object();
+  if (o == NULL) return NULL;
+  bool ok = set(o, "id", cairn_json_hex(h->id, CAIRN_HASH_BYTES));
+  ok &= set(o, "brand", json_integer(h->brand));
+  ok &= set(o, "member", cairn_json_address(h->member));
+  ok &= set(o, "amount", cairn_json_u64(h->amount));
+  ok &= set(o, "timeout_height", json_uint(h->timeout_height));
+  ok &= set(o, "points_expiry_height", json_uint(h->points_expiry));
+  return finish(o, ok);
+}
+
+json_t *cairn_json_agreement(const cairn_agreement *a, uint64_t tip_height) {
+  assert(a != NULL);
+  json_t *o = json_object();
+  if (o == NULL) return NULL;
+  bool ok = set_terms(o, &a->terms);
+  json_object_del(o, "agreement");
+  ok &= set(o, "id", cairn_json_hex(a->id, CAIRN_HASH_BYTES));
+  ok &= set(o, "signed_by_from",
+            json_boolean((a->signed_by & CAIRN_AGREEMENT_SIGNED_FROM) != 0));
+  ok &= set(o, "signed_by_to",
+            json_boolean((a->signed_by & CAIRN_AGREEMENT_SIGNED_TO) != 0));
+  ok &= set(o, "revoked", json_boolean(a->revoked));
+  ok &= set(o, "redeemed", cairn_json_u64(a->redeemed));
+  uint64_t next = tip_height < UINT64_MAX ? tip_height + 1 : tip_height;
+  ok &= set(o, "active", json_boolean(cairn_agreement_active(a, next)));
   return finish(o, ok);
 }
 

@@ -455,7 +455,10 @@ cairn_err cairn_store_scan(cairn_rtxn *r, cairn_table t, const uint8_t *prefix,
   MDB_val k = cairn_store_val(prefix, plen), v = {0};
   rc = mdb_cursor_get(c, &k, &v, plen > 0 ? MDB_SET_RANGE : MDB_FIRST);
   for (size_t seen = 0; rc == 0 && seen < max; seen++) {
-    if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) break;
+    if (k.mv_size < plen ||
+        (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0)) {
+      break;
+    }
     if (fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size) != 0) break;
     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
   }

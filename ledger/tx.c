@@ -4,7 +4,7 @@
  *
  * A transaction has exactly one byte form (include/cairn/tx.h has the
  * layout): a common prefix (version, type, chain id, sender, sequence,
- * expiry height), a payload whose shape depends on the type, and the
+ * expiry height, client reference), a payload whose shape depends on the type, and the
  * sender's BIP-340 signature over the tagged hash of everything before it.
  * Its id is the tagged hash of all of its bytes, so two encodings of "the
  * same" transaction cannot exist and a txid names one byte string.
@@ -60,6 +60,70 @@ static cairn_err tx_check_coupon_value(uint8_t kind, uint64_t value) {
   return CAIRN_OK;
 }
 
+/* Agreement terms: two different brands, a rate of positive integers, a
+ * window that is open-ended or not inverted. */
+static cairn_err tx_check_terms(const cairn_agreement_terms *t) {
+  CAIRN_TRY(tx_check_brand(t->from_brand));
+  CAIRN_TRY(tx_check_brand(t->to_brand));
+  if (t->from_brand == t->to_brand) return CAIRN_ERR_RANGE;
+  if (t->rate_num == 0 || t->rate_den == 0) return CAIRN_ERR_RANGE;
+  if (t->valid_until_height != 0 &&
+      t->valid_until_height < t->valid_from_height)
+    return CAIRN_ERR_RANGE;
+  return CAIRN_OK;
+}
+
+static cairn_err tx_check_ref(uint8_t len) {
+  return len <= CAIRN_REF_BYTES_MAX ? CAIRN_OK : CAIRN_ERR_RANGE;
+}
+
+/* The payload rules of the cross-brand types (POLICY and after). */
+static cairn_err tx_check_econ_payload(const cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_POLICY:
+      CAIRN_TRY(tx_check_brand(tx->u.policy.brand));
+      if ((tx->u.policy.flags & ~CAIRN_BRAND_FLAGS_KNOWN) != 0) {
+        return CAIRN_ERR_RANGE;
+      }
+      return cairn_brand_policy_check(&tx->u.policy.policy);
+    case CAIRN_TX_HOLD:
+      CAIRN_TRY(tx_check_brand(tx->u.hold.brand));
+      CAIRN_TRY(tx_check_amount(tx->u.hold.amount));
+      if (tx->u.hold.timeout_height == 0) return CAIRN_ERR_RANGE;
+      return tx->u.hold.ref_len <= CAIRN_REF_BYTES_MAX ? CAIRN_OK
+                                                       : CAIRN_ERR_RANGE;
+    case CAIRN_TX_CAPTURE:
+      return tx_check_amount(tx->u.capture.amount);
+    case CAIRN_TX_RELEASE:
+      return CAIRN_OK;
+    case CAIRN_TX_REVERSE:
+      CAIRN_TRY(tx_check_amount(tx->u.reverse.amount));
+      return tx_check_ref(tx->u.reverse.ref_len);
+    case CAIRN_TX_AGREE:
+      return tx_check_terms(&tx->u.agree.terms);
+    case CAIRN_TX_REVOKE:
+      return CAIRN_OK;
+    case CAIRN_TX_REDEEM_AT: {
+      const cairn_tx_redeem_at *r = &tx->u.redeem_at;
+      CAIRN_TRY(tx_check_brand(r->from_brand));
+      CAIRN_TRY(tx_check_brand(r->at_brand));
+      if (r->from_brand == r->at_brand) return CAIRN_ERR_RANGE;
+      CAIRN_TRY(tx_check_amount(r->amount));
+      return tx_check_ref(r->ref_len);
+    }
+    case CAIRN_TX_SETTLE: {
+      const cairn_tx_settle *st = &tx->u.settle;
+      CAIRN_TRY(tx_check_brand(st->debtor_brand));
+      CAIRN_TRY(tx_check_brand(st->creditor_brand));
+      if (st->debtor_brand == st->creditor_brand) return CAIRN_ERR_RANGE;
+      CAIRN_TRY(tx_check_amount(st->amount));
+      return tx_check_ref(st->ref_len);
+    }
+    default:
+      return CAIRN_ERR_BAD_TYPE;
+  }
+}
+
 /* The payload rules of a struct about to be encoded (the decoder checks the
  * same rules field by field while reading). */
 static cairn_err tx_check_payload(const cairn_tx *tx) {
@@ -91,7 +155,7 @@ static cairn_err tx_check_payload(const cairn_tx *tx) {
                  ? CAIRN_OK
                  : CAIRN_ERR_RANGE;
     default:
-      return CAIRN_ERR_BAD_TYPE;
+      return tx_check_econ_payload(tx);
   }
 }
 
@@ -104,10 +168,92 @@ static cairn_err tx_check_struct(const cairn_tx *tx) {
     return CAIRN_ERR_RANGE;
   }
   if (tx->sequence == 0 || tx->expiry_height == 0) return CAIRN_ERR_RANGE;
+  if (tx->client_ref_len > CAIRN_TX_CLIENT_REF_BYTES_MAX) {
+    return CAIRN_ERR_RANGE;
+  }
   return tx_check_payload(tx);
 }
 
 /* ---- encoding ---- */
+
+static void tx_put_terms(cairn_writer *w, const cairn_agreement_terms *t) {
+  cairn_put_u32(w, t->from_brand);
+  cairn_put_u32(w, t->to_brand);
+  cairn_put_u64(w, t->rate_num);
+  cairn_put_u64(w, t->rate_den);
+  cairn_put_u64(w, t->valid_from_height);
+  cairn_put_u64(w, t->valid_until_height);
+  cairn_put_u64(w, t->cap);
+}
+
+void cairn_agreement_id(uint8_t out[CAIRN_HASH_BYTES],
+                        const cairn_agreement_terms *t) {
+  uint8_t buf[4 + 4 + 5 * 8];
+  cairn_writer w;
+  size_t len = 0;
+  assert(out != NULL && t != NULL);
+  cairn_writer_init(&w, buf, sizeof buf);
+  tx_put_terms(&w, t);
+  cairn_err err = cairn_writer_finish(&w, &len);
+  assert(err == CAIRN_OK && len == sizeof buf);
+  (void)err;
+  cairn_tagged_hash(out, CAIRN_TAG_AGREEMENT, buf, len);
+}
+
+/* The payload of the cross-brand types (POLICY and after). */
+static void tx_put_econ_payload(cairn_writer *w, const cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_POLICY:
+      cairn_put_u32(w, tx->u.policy.brand);
+      cairn_put_u8(w, tx->u.policy.flags);
+      cairn_put_u8(w, tx->u.policy.policy.expiry_mode);
+      cairn_put_u64(w, tx->u.policy.policy.expiry_blocks);
+      cairn_put_u64(w, tx->u.policy.policy.max_issue_per_tx);
+      cairn_put_u64(w, tx->u.policy.policy.max_issue_per_day);
+      break;
+    case CAIRN_TX_HOLD:
+      cairn_put_u32(w, tx->u.hold.brand);
+      cairn_put_u64(w, tx->u.hold.amount);
+      cairn_put_u64(w, tx->u.hold.timeout_height);
+      cairn_put_var8(w, tx->u.hold.ref, tx->u.hold.ref_len);
+      break;
+    case CAIRN_TX_CAPTURE:
+      cairn_put_bytes(w, tx->u.capture.hold, CAIRN_HASH_BYTES);
+      cairn_put_u64(w, tx->u.capture.amount);
+      break;
+    case CAIRN_TX_RELEASE:
+      cairn_put_bytes(w, tx->u.release.hold, CAIRN_HASH_BYTES);
+      break;
+    case CAIRN_TX_REVERSE:
+      cairn_put_bytes(w, tx->u.reverse.issue, CAIRN_HASH_BYTES);
+      cairn_put_u64(w, tx->u.reverse.amount);
+      cairn_put_var8(w, tx->u.reverse.ref, tx->u.reverse.ref_len);
+      break;
+    case CAIRN_TX_AGREE:
+      tx_put_terms(w, &tx->u.agree.terms);
+      break;
+    case CAIRN_TX_REVOKE:
+      cairn_put_bytes(w, tx->u.revoke.agreement, CAIRN_HASH_BYTES);
+      break;
+    case CAIRN_TX_REDEEM_AT: {
+      const cairn_tx_redeem_at *r = &tx->u.redeem_at;
+      cairn_put_u32(w, r->from_brand);
+      cairn_put_u32(w, r->at_brand);
+      cairn_put_bytes(w, r->agreement, CAIRN_HASH_BYTES);
+      cairn_put_u64(w, r->amount);
+      cairn_put_var8(w, r->ref, r->ref_len);
+      break;
+    }
+    case CAIRN_TX_SETTLE:
+      cairn_put_u32(w, tx->u.settle.debtor_brand);
+      cairn_put_u32(w, tx->u.settle.creditor_brand);
+      cairn_put_u64(w, tx->u.settle.amount);
+      cairn_put_var8(w, tx->u.settle.ref, tx->u.settle.ref_len);
+      break;
+    default:
+      assert(!"tx type checked by tx_check_struct");
+  }
+}
 
 static void tx_put_payload(cairn_writer *w, const cairn_tx *tx) {
   switch (tx->type) {
@@ -143,7 +289,8 @@ static void tx_put_payload(cairn_writer *w, const cairn_tx *tx) {
       cairn_put_var8(w, tx->u.coupon_redeem.ref, tx->u.coupon_redeem.ref_len);
       break;
     default:
-      assert(!"tx type checked by tx_check_struct");
+      tx_put_econ_payload(w, tx);
+      break;
   }
 }
 
@@ -155,6 +302,7 @@ static void tx_put_unsigned(cairn_writer *w, const cairn_tx *tx) {
   cairn_put_bytes(w, tx->sender, CAIRN_PUBKEY_BYTES);
   cairn_put_u64(w, tx->sequence);
   cairn_put_u64(w, tx->expiry_height);
+  cairn_put_var8(w, tx->client_ref, tx->client_ref_len);
   tx_put_payload(w, tx);
 }
 
@@ -239,6 +387,78 @@ static cairn_err tx_get_coupon_redeem(cairn_reader *r,
   return tx_get_var8_into(r, c->ref, &c->ref_len, CAIRN_REF_BYTES_MAX);
 }
 
+static cairn_err tx_get_policy(cairn_reader *r, cairn_tx_policy *p) {
+  CAIRN_TRY(cairn_get_u32(r, &p->brand));
+  CAIRN_TRY(tx_check_brand(p->brand));
+  CAIRN_TRY(cairn_get_u8(r, &p->flags));
+  if ((p->flags & ~CAIRN_BRAND_FLAGS_KNOWN) != 0) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_u8(r, &p->policy.expiry_mode));
+  if (p->policy.expiry_mode > CAIRN_EXPIRY_MODE_MAX) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_u64(r, &p->policy.expiry_blocks));
+  CAIRN_TRY(cairn_brand_policy_check(&p->policy));
+  CAIRN_TRY(cairn_get_u64(r, &p->policy.max_issue_per_tx));
+  return cairn_get_u64(r, &p->policy.max_issue_per_day);
+}
+
+static cairn_err tx_get_hold(cairn_reader *r, cairn_tx_hold *h) {
+  CAIRN_TRY(cairn_get_u32(r, &h->brand));
+  CAIRN_TRY(tx_check_brand(h->brand));
+  CAIRN_TRY(cairn_get_u64(r, &h->amount));
+  CAIRN_TRY(tx_check_amount(h->amount));
+  CAIRN_TRY(cairn_get_u64(r, &h->timeout_height));
+  if (h->timeout_height == 0) return CAIRN_ERR_RANGE;
+  return tx_get_var8_into(r, h->ref, &h->ref_len, CAIRN_REF_BYTES_MAX);
+}
+
+static cairn_err tx_get_capture(cairn_reader *r, cairn_tx_capture *c) {
+  CAIRN_TRY(cairn_get_bytes(r, c->hold, CAIRN_HASH_BYTES));
+  CAIRN_TRY(cairn_get_u64(r, &c->amount));
+  return tx_check_amount(c->amount);
+}
+
+static cairn_err tx_get_reverse(cairn_reader *r, cairn_tx_reverse *v) {
+  CAIRN_TRY(cairn_get_bytes(r, v->issue, CAIRN_HASH_BYTES));
+  CAIRN_TRY(cairn_get_u64(r, &v->amount));
+  CAIRN_TRY(tx_check_amount(v->amount));
+  return tx_get_var8_into(r, v->ref, &v->ref_len, CAIRN_REF_BYTES_MAX);
+}
+
+static cairn_err tx_get_terms(cairn_reader *r, cairn_agreement_terms *t) {
+  CAIRN_TRY(cairn_get_u32(r, &t->from_brand));
+  CAIRN_TRY(tx_check_brand(t->from_brand));
+  CAIRN_TRY(cairn_get_u32(r, &t->to_brand));
+  CAIRN_TRY(tx_check_brand(t->to_brand));
+  CAIRN_TRY(cairn_get_u64(r, &t->rate_num));
+  CAIRN_TRY(cairn_get_u64(r, &t->rate_den));
+  CAIRN_TRY(cairn_get_u64(r, &t->valid_from_height));
+  CAIRN_TRY(cairn_get_u64(r, &t->valid_until_height));
+  CAIRN_TRY(cairn_get_u64(r, &t->cap));
+  return tx_check_terms(t);
+}
+
+static cairn_err tx_get_redeem_at(cairn_reader *r, cairn_tx_redeem_at *x) {
+  CAIRN_TRY(cairn_get_u32(r, &x->from_brand));
+  CAIRN_TRY(tx_check_brand(x->from_brand));
+  CAIRN_TRY(cairn_get_u32(r, &x->at_brand));
+  CAIRN_TRY(tx_check_brand(x->at_brand));
+  if (x->from_brand == x->at_brand) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_bytes(r, x->agreement, CAIRN_HASH_BYTES));
+  CAIRN_TRY(cairn_get_u64(r, &x->amount));
+  CAIRN_TRY(tx_check_amount(x->amount));
+  return tx_get_var8_into(r, x->ref, &x->ref_len, CAIRN_REF_BYTES_MAX);
+}
+
+static cairn_err tx_get_settle(cairn_reader *r, cairn_tx_settle *x) {
+  CAIRN_TRY(cairn_get_u32(r, &x->debtor_brand));
+  CAIRN_TRY(tx_check_brand(x->debtor_brand));
+  CAIRN_TRY(cairn_get_u32(r, &x->creditor_brand));
+  CAIRN_TRY(tx_check_brand(x->creditor_brand));
+  if (x->debtor_brand == x->creditor_brand) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_u64(r, &x->amount));
+  CAIRN_TRY(tx_check_amount(x->amount));
+  return tx_get_var8_into(r, x->ref, &x->ref_len, CAIRN_REF_BYTES_MAX);
+}
+
 static cairn_err tx_get_payload(cairn_reader *r, cairn_tx *tx) {
   switch (tx->type) {
     case CAIRN_TX_ISSUE: return tx_get_credit(r, &tx->u.issue);
@@ -250,6 +470,17 @@ static cairn_err tx_get_payload(cairn_reader *r, cairn_tx *tx) {
       return tx_get_coupon_transfer(r, &tx->u.coupon_transfer);
     case CAIRN_TX_COUPON_REDEEM:
       return tx_get_coupon_redeem(r, &tx->u.coupon_redeem);
+    case CAIRN_TX_POLICY: return tx_get_policy(r, &tx->u.policy);
+    case CAIRN_TX_HOLD: return tx_get_hold(r, &tx->u.hold);
+    case CAIRN_TX_CAPTURE: return tx_get_capture(r, &tx->u.capture);
+    case CAIRN_TX_RELEASE:
+      return cairn_get_bytes(r, tx->u.release.hold, CAIRN_HASH_BYTES);
+    case CAIRN_TX_REVERSE: return tx_get_reverse(r, &tx->u.reverse);
+    case CAIRN_TX_AGREE: return tx_get_terms(r, &tx->u.agree.terms);
+    case CAIRN_TX_REVOKE:
+      return cairn_get_bytes(r, tx->u.revoke.agreement, CAIRN_HASH_BYTES);
+    case CAIRN_TX_REDEEM_AT: return tx_get_redeem_at(r, &tx->u.redeem_at);
+    case CAIRN_TX_SETTLE: return tx_get_settle(r, &tx->u.settle);
     default:
       assert(!"type checked before the payload is read");
       return CAIRN_ERR_BAD_TYPE;
@@ -272,7 +503,8 @@ static cairn_err tx_get_prefix(cairn_reader *r, cairn_tx *tx) {
   if (tx->sequence == 0) return CAIRN_ERR_RANGE;
   CAIRN_TRY(cairn_get_u64(r, &tx->expiry_height));
   if (tx->expiry_height == 0) return CAIRN_ERR_RANGE;
-  return CAIRN_OK;
+  return tx_get_var8_into(r, tx->client_ref, &tx->client_ref_len,
+                          CAIRN_TX_CLIENT_REF_BYTES_MAX);
 }
 
 cairn_err cairn_tx_decode(cairn_tx *tx, const uint8_t *buf, size_t len) {
@@ -366,6 +598,15 @@ const char *cairn_tx_type_name(uint8_t type) {
     case CAIRN_TX_COUPON_ISSUE: return "coupon_issue";
     case CAIRN_TX_COUPON_TRANSFER: return "coupon_transfer";
     case CAIRN_TX_COUPON_REDEEM: return "coupon_redeem";
+    case CAIRN_TX_POLICY: return "policy";
+    case CAIRN_TX_HOLD: return "hold";
+    case CAIRN_TX_CAPTURE: return "capture";
+    case CAIRN_TX_RELEASE: return "release";
+    case CAIRN_TX_REVERSE: return "reverse";
+    case CAIRN_TX_AGREE: return "agree";
+    case CAIRN_TX_REVOKE: return "revoke";
+    case CAIRN_TX_REDEEM_AT: return "redeem_at";
+    case CAIRN_TX_SETTLE: return "settle";
     default: return "unknown";
   }
 }

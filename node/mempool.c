@@ -163,7 +163,8 @@ cairn_err cairn_mempool_open(cairn_mempool **out, cairn_chain *chain,
 
 void cairn_mempool_close(cairn_mempool *m) {
   if (m == NULL) return;
-  for (size_t i = 0; i < m->count; i++) free(m->fifo[i]);
+  /* fifo is NULL only when open failed before anything was queued. */
+  for (size_t i = 0; m->fifo != NULL && i < m->count; i++) free(m->fifo[i]);
   if (m->view != NULL) cairn_view_close(m->view);
   free(m->fifo);
   free(m->set);
@@ -288,7 +289,7 @@ static void cairn_mempool_explain(cairn_mempool *m, const cairn_tx *tx,
       if (cairn_state_sequence(m->view, tx->sender, &last) == CAIRN_OK &&
           last < UINT64_MAX) {
         snprintf(detail, cap, "next sequence is %llu, got %llu",
-                 (unsigned long long)(last + 1),
+                 (unsigned long long)last + 1,
                  (unsigned long long)tx->sequence);
       }
       break;

@@ -21,13 +21,15 @@
  * untouched until the proposal is built), then dropped from the mempool and
  * logged; the mempool re-executes whatever remains on the new tip.
  *
- * The validator's secret key is copied in at open and wiped at close; it is
- * never logged.
+ * The validator's secret key is copied in at open into memory locked
+ * against swapping (where the OS allows) and wiped at close; it is never
+ * logged.
  */
 #include "cairn/producer.h"
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +38,7 @@
 
 #include "cairn/block.h"
 #include "cairn/limits.h"
+#include "cairn/state.h"
 #include "clock.h"
 
 struct cairn_producer {
@@ -71,6 +74,29 @@ static void cairn_producer_on_reject(void *ctx, size_t index, cairn_err err) {
   r->n++;
 }
 
+#ifdef CAIRN_DEBUG
+/* Debug builds (make DEBUG=1): after every block, check that no brand's
+ * points were created or destroyed outside the counted doors (state.h). A
+ * violation is a bug in the state machine, so the node stops at once rather
+ * than build on a broken state. */
+static void cairn_producer_check_conservation(cairn_chain *chain) {
+  char why[256];
+  cairn_rtxn *r = NULL;
+  cairn_err err = cairn_store_read_begin(cairn_chain_store(chain), &r);
+  if (err == CAIRN_OK) {
+    err = cairn_state_check_conservation_store(r, why, sizeof why);
+    cairn_store_read_end(r);
+  } else {
+    snprintf(why, sizeof why, "cannot read the store");
+  }
+  if (err != CAIRN_OK) {
+    fprintf(stderr, "cairnd: conservation check failed: %s: %s\n",
+            cairn_errname(err), why);
+    abort();
+  }
+}
+#endif
+
 /* Precommit p with sk and commit it. */
 static cairn_err cairn_producer_commit(cairn_chain *chain,
                                        const cairn_proposal *p,
@@ -92,6 +118,9 @@ static cairn_err cairn_producer_commit(cairn_chain *chain,
   cairn_err err = cairn_commit_add(commit, vote.validator, vote.sig);
   if (err == CAIRN_OK) err = cairn_chain_commit_proposal(chain, p, commit);
   free(commit);
+#ifdef CAIRN_DEBUG
+  if (err == CAIRN_OK) cairn_producer_check_conservation(chain);
+#endif
   return err;
 }
 
@@ -243,6 +272,9 @@ cairn_err cairn_producer_open(cairn_producer **out,
   p->chain = o->chain;
   p->mempool = o->mempool;
   p->log = o->log;
+  /* The key lives as long as the node: keep it out of swap and core
+   * files where the OS allows (best effort; RLIMIT_MEMLOCK may refuse). */
+  (void)sodium_mlock(p->sk, sizeof p->sk);
   memcpy(p->sk, o->validator_sk, sizeof p->sk);
   p->interval_ms = o->block_interval_ms;
   p->on_fatal = o->on_fatal;
@@ -260,5 +292,6 @@ void cairn_producer_close(cairn_producer *p) {
   if (p == NULL) return;
   if (p->timer != NULL) event_free(p->timer);
   sodium_memzero(p->sk, sizeof p->sk);
+  (void)sodium_munlock(p->sk, sizeof p->sk);
   free(p);
 }

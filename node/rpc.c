@@ -9,12 +9,18 @@
  * route under another method is a 405 (with an Allow header), one that
  * matches nothing a 404.
  *
- * Request bodies are bounded twice. evhttp stops reading at four times
- * CAIRN_HTTP_BODY_BYTES_MAX (it answers those with its own 413 after
- * draining the body - lingering close - so the client still reads the
- * status), which bounds memory per connection; below that the dispatcher
- * checks the real limit and answers 413 in JSON. Headers are bounded too,
- * and idle connections time out, so a slow or hostile client holds little.
+ * Request bodies are bounded twice. evhttp stops reading at
+ * CAIRN_HTTP_READ_BYTES_MAX, four times CAIRN_HTTP_BODY_BYTES_MAX (it
+ * answers those with its own 413 after draining the body - lingering close
+ * - so the client still reads the status), which bounds memory per
+ * connection; below that the dispatcher checks the real limit and answers
+ * 413 in JSON. Headers are bounded too, idle connections time out, and
+ * rpc_limit.c caps how many connections are open at once, so a slow or
+ * hostile client holds little and many of them hold a bounded amount.
+ *
+ * The two parsers of client input - the router and the submission body -
+ * are pure functions (rpc_internal.h) so that tests/fuzz/ reaches them
+ * without a socket.
  *
  * Submission is the only write: the hex is decoded into a stack buffer of
  * CAIRN_TX_BYTES_MAX and handed to the mempool, which checks everything
@@ -41,13 +47,6 @@
 #include "cairn/tx.h"
 #include "clock.h"
 
-/* evhttp's own ceiling; see the essay. */
-#define CAIRN_RPC_EVHTTP_BODY_BYTES_MAX (4u * CAIRN_HTTP_BODY_BYTES_MAX)
-#define CAIRN_RPC_HEADER_BYTES_MAX 8192
-#define CAIRN_RPC_TIMEOUT_SECS 30
-/* Longest path routed, and most segments ("/v1/accounts/{a}/coupons"). */
-#define CAIRN_RPC_PATH_BYTES_MAX 256
-#define CAIRN_RPC_SEGMENTS_MAX 5
 
 int cairn_rpc_http_status(cairn_err err) {
   switch (err) {
@@ -71,7 +70,9 @@ int cairn_rpc_http_status(cairn_err err) {
     case CAIRN_ERR_COUPON_NOT_TRANSFERABLE:
       return 422;
     case CAIRN_ERR_MEMPOOL_FULL: return 503;
-    default: return 500;
+    case CAIRN_ERR_DUPLICATE_REF: return 409;
+    /* Every other transaction rule (100-149) is the client's to fix. */
+    default: return (err >= 100 && err < 150) ? 422 : 500;
   }
 }
 
@@ -164,49 +165,65 @@ bool cairn_rpc_parse_id(cairn_rpc *r, struct evhttp_request *req,
 
 /* ---- transactions ---- */
 
-/* The body as a JSON object, or NULL after answering 400. */
-static json_t *cairn_rpc_body_json(cairn_rpc *r, struct evhttp_request *req) {
-  struct evbuffer *in = evhttp_request_get_input_buffer(req);
-  size_t len = evbuffer_get_length(in);
-  const unsigned char *p = len > 0 ? evbuffer_pullup(in, -1) : NULL;
+cairn_err cairn_rpc_parse_submit(const char *body, size_t body_len,
+                                 uint8_t *tx, size_t cap, size_t *tx_len,
+                                 char *why, size_t why_cap) {
+  assert((body != NULL || body_len == 0) && tx != NULL && tx_len != NULL);
+  assert(why != NULL && why_cap > 0);
+  *tx_len = 0;
+  why[0] = '\0';
   json_error_t jerr;
-  json_t *body = p != NULL ? json_loadb((const char *)p, len,
-                                        JSON_REJECT_DUPLICATES, &jerr)
-                           : NULL;
-  if (body == NULL) {
-    cairn_rpc_fail(r, req, 400, CAIRN_ERR_JSON,
-                   "request body is not valid JSON%s%s",
-                   p != NULL ? ": " : " (it is empty)", p != NULL ? jerr.text : "");
-    return NULL;
+  json_t *root = body_len > 0 ? json_loadb(body, body_len,
+                                           JSON_REJECT_DUPLICATES, &jerr)
+                              : NULL;
+  if (root == NULL) {
+    snprintf(why, why_cap, "request body is not valid JSON%s%s",
+             body_len > 0 ? ": " : " (it is empty)",
+             body_len > 0 ? jerr.text : "");
+    return CAIRN_ERR_JSON;
   }
-  if (!json_is_object(body)) {
-    json_decref(body);
-    cairn_rpc_fail(r, req, 400, CAIRN_ERR_JSON,
-                   "request body must be a JSON object");
-    return NULL;
+  cairn_err err = CAIRN_OK;
+  const json_t *v = json_object_get(root, "tx");
+  const char *hex = json_string_value(v);
+  if (!json_is_object(root)) {
+    snprintf(why, why_cap, "request body must be a JSON object");
+    err = CAIRN_ERR_JSON;
+  } else if (hex == NULL || strlen(hex) != json_string_length(v)) {
+    snprintf(why, why_cap, "request body must be {\"tx\": \"<hex of the "
+                           "canonical transaction bytes>\"}");
+    err = CAIRN_ERR_JSON;
+  } else {
+    err = cairn_hex_decode(tx, cap, tx_len, hex);
+    if (err != CAIRN_OK) {
+      snprintf(why, why_cap, "field \"tx\": %s", cairn_strerror(err));
+      if (err == CAIRN_ERR_OVERSIZE) {
+        size_t n = strlen(why);
+        snprintf(why + n, why_cap - n, " (at most %lu bytes)",
+                 (unsigned long)cap);
+      }
+    }
   }
-  return body;
+  json_decref(root);
+  return err;
 }
 
 static void cairn_rpc_submit(cairn_rpc *r, struct evhttp_request *req,
                              const char *param) {
   (void)param;
-  json_t *body = cairn_rpc_body_json(r, req);
-  if (body == NULL) return;
-  const char *hex = json_string_value(json_object_get(body, "tx"));
-  uint8_t tx[CAIRN_TX_BYTES_MAX];
-  size_t len = 0;
-  cairn_err err = hex != NULL ? cairn_hex_decode(tx, sizeof tx, &len, hex)
-                              : CAIRN_ERR_JSON;
-  json_decref(body);
-  if (err == CAIRN_ERR_JSON) {
-    cairn_rpc_fail(r, req, 400, err, "request body must be {\"tx\": \"<hex "
-                                     "of the canonical transaction bytes>\"}");
+  struct evbuffer *in = evhttp_request_get_input_buffer(req);
+  size_t body_len = evbuffer_get_length(in);
+  const char *body = body_len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+  if (body == NULL) {
+    cairn_rpc_fail(r, req, 500, CAIRN_ERR_NOMEM, NULL);
     return;
   }
+  uint8_t tx[CAIRN_TX_BYTES_MAX];
+  size_t len = 0;
+  char why[512];
+  cairn_err err = cairn_rpc_parse_submit(body, body_len, tx, sizeof tx, &len,
+                                         why, sizeof why);
   if (err != CAIRN_OK) {
-    cairn_rpc_fail(r, req, 400, err, "field \"tx\": %s%s", cairn_strerror(err),
-                   err == CAIRN_ERR_OVERSIZE ? " (at most 1024 bytes)" : "");
+    cairn_rpc_fail(r, req, 400, err, "%s", why);
     return;
   }
   uint8_t txid[CAIRN_HASH_BYTES];
@@ -348,6 +365,11 @@ static const cairn_rpc_route cairn_rpc_routes[] = {
     {EVHTTP_REQ_GET, "GET", {"v1", "accounts", "*", "coupons"}, 4,
      cairn_rpc_account_coupons},
     {EVHTTP_REQ_GET, "GET", {"v1", "coupons", "*"}, 3, cairn_rpc_coupon},
+    {EVHTTP_REQ_GET, "GET", {"v1", "brands", "*", "stats"}, 4,
+     cairn_rpc_brand_stats},
+    {EVHTTP_REQ_GET, "GET", {"v1", "holds", "*"}, 3, cairn_rpc_hold},
+    {EVHTTP_REQ_GET, "GET", {"v1", "agreements"}, 2, cairn_rpc_agreements},
+    {EVHTTP_REQ_GET, "GET", {"v1", "settlements"}, 2, cairn_rpc_settlements},
 };
 #define CAIRN_RPC_ROUTES (sizeof cairn_rpc_routes / sizeof cairn_rpc_routes[0])
 
@@ -383,29 +405,27 @@ static bool cairn_rpc_match(const cairn_rpc_route *rt, char *const *seg,
   return true;
 }
 
-/* Route a request whose path was split into seg[0..n). */
-static void cairn_rpc_route_request(cairn_rpc *r, struct evhttp_request *req,
-                                    char *const *seg, size_t n) {
-  enum evhttp_cmd_type method = evhttp_request_get_command(req);
-  const char *allow = NULL;
+void cairn_rpc_route_find(char *path, enum evhttp_cmd_type method,
+                          cairn_rpc_found *out) {
+  assert(path != NULL && out != NULL);
+  char *seg[CAIRN_RPC_SEGMENTS_MAX] = {NULL};
+  size_t n = 0;
+  out->handler = NULL;
+  out->param = NULL;
+  out->allow = NULL;
+  if (strlen(path) >= CAIRN_RPC_PATH_BYTES_MAX) return;
+  if (!cairn_rpc_split(path, seg, &n)) return;
   for (size_t i = 0; i < CAIRN_RPC_ROUTES; i++) {
     const char *param = NULL;
     if (!cairn_rpc_match(&cairn_rpc_routes[i], seg, n, &param)) continue;
     if (cairn_rpc_routes[i].method == method) {
-      cairn_rpc_routes[i].handler(r, req, param);
+      out->handler = cairn_rpc_routes[i].handler;
+      out->param = param;
+      out->allow = NULL;
       return;
     }
-    if (allow == NULL) allow = cairn_rpc_routes[i].method_name;
+    if (out->allow == NULL) out->allow = cairn_rpc_routes[i].method_name;
   }
-  if (allow != NULL) {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-    cairn_rpc_fail(r, req, 405, CAIRN_ERR_HTTP,
-                   "method not allowed for this path; use %s", allow);
-    return;
-  }
-  cairn_rpc_fail(r, req, 404, CAIRN_ERR_NOT_FOUND,
-                 "no such endpoint; see specs/api.md for the paths cairnd "
-                 "serves (all under /v1/)");
 }
 
 static void cairn_rpc_dispatch(struct evhttp_request *req, void *arg) {
@@ -420,15 +440,23 @@ static void cairn_rpc_dispatch(struct evhttp_request *req, void *arg) {
   const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
   const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
   char copy[CAIRN_RPC_PATH_BYTES_MAX];
-  char *seg[CAIRN_RPC_SEGMENTS_MAX] = {NULL};
-  size_t n = 0;
-  if (path == NULL || strlen(path) >= sizeof copy) {
-    cairn_rpc_route_request(r, req, seg, 0);
-    return;
+  cairn_rpc_found found = {NULL, NULL, NULL};
+  if (path != NULL && strlen(path) < sizeof copy) {
+    memcpy(copy, path, strlen(path) + 1);
+    cairn_rpc_route_find(copy, evhttp_request_get_command(req), &found);
   }
-  memcpy(copy, path, strlen(path) + 1);
-  if (!cairn_rpc_split(copy, seg, &n)) n = 0;
-  cairn_rpc_route_request(r, req, seg, n);
+  if (found.handler != NULL) {
+    found.handler(r, req, found.param);
+  } else if (found.allow != NULL) {
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                      found.allow);
+    cairn_rpc_fail(r, req, 405, CAIRN_ERR_HTTP,
+                   "method not allowed for this path; use %s", found.allow);
+  } else {
+    cairn_rpc_fail(r, req, 404, CAIRN_ERR_NOT_FOUND,
+                   "no such endpoint; see specs/api.md for the paths cairnd "
+                   "serves (all under /v1/)");
+  }
 }
 
 /* ---- server ---- */
@@ -452,9 +480,9 @@ cairn_err cairn_rpc_open(cairn_rpc **out, const cairn_rpc_opts *o, char *why,
     free(r);
     return CAIRN_ERR_NOMEM;
   }
-  evhttp_set_max_body_size(r->http, CAIRN_RPC_EVHTTP_BODY_BYTES_MAX);
-  evhttp_set_max_headers_size(r->http, CAIRN_RPC_HEADER_BYTES_MAX);
-  evhttp_set_timeout(r->http, CAIRN_RPC_TIMEOUT_SECS);
+  evhttp_set_max_body_size(r->http, CAIRN_HTTP_READ_BYTES_MAX);
+  evhttp_set_max_headers_size(r->http, CAIRN_HTTP_HEADER_BYTES_MAX);
+  evhttp_set_timeout(r->http, CAIRN_HTTP_IDLE_TIMEOUT_S);
   evhttp_set_flags(r->http, EVHTTP_SERVER_LINGERING_CLOSE);
   /* Every method reaches the dispatcher, which answers 405 in JSON. */
   evhttp_set_allowed_methods(
@@ -462,7 +490,9 @@ cairn_err cairn_rpc_open(cairn_rpc **out, const cairn_rpc_opts *o, char *why,
                    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
   evhttp_set_gencb(r->http, cairn_rpc_dispatch, r);
-  if (evhttp_bind_socket(r->http, o->host, o->port) != 0) {
+  struct evhttp_bound_socket *bound =
+      evhttp_bind_socket_with_handle(r->http, o->host, o->port);
+  if (bound == NULL) {
     if (why != NULL && why_cap > 0) {
       snprintf(why, why_cap,
                "cannot listen on %s:%u (address in use or not local); stop "
@@ -472,6 +502,12 @@ cairn_err cairn_rpc_open(cairn_rpc **out, const cairn_rpc_opts *o, char *why,
     cairn_rpc_close(r);
     return CAIRN_ERR_NETWORK;
   }
+  cairn_err err = cairn_rpc_limit_open(&r->limit, o->base, r->http, bound,
+                                       o->log);
+  if (err != CAIRN_OK) {
+    cairn_rpc_close(r);
+    return err;
+  }
   *out = r;
   return CAIRN_OK;
 }
@@ -479,5 +515,6 @@ cairn_err cairn_rpc_open(cairn_rpc **out, const cairn_rpc_opts *o, char *why,
 void cairn_rpc_close(cairn_rpc *r) {
   if (r == NULL) return;
   if (r->http != NULL) evhttp_free(r->http);
+  cairn_rpc_limit_close(r->limit); /* after evhttp has let go of them */
   free(r);
 }

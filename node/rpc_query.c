@@ -1,6 +1,7 @@
 /*
  * node/rpc_query.c - the API's read-only endpoints: status, genesis,
- * brands, blocks, accounts and coupons (shapes in specs/api.md).
+ * brands and their point accounting, blocks, accounts, coupons, holds,
+ * exchange agreements and settlements (shapes in specs/api.md).
  *
  * Each request opens one store read transaction, so everything in one
  * answer comes from one consistent snapshot even though blocks are being
@@ -75,21 +76,106 @@ void cairn_rpc_genesis(cairn_rpc *r, struct evhttp_request *req,
   cairn_rpc_reply(r, req, 200, o);
 }
 
+/* The brand records of the committed state: genesis fixes which brands
+ * exist, but POLICY transactions change their flags and policy. */
+static cairn_err cairn_rpc_brands_json(cairn_rpc *r, json_t **out) {
+  const cairn_genesis *g = cairn_chain_genesis(r->chain);
+  *out = json_array();
+  if (*out == NULL) return CAIRN_ERR_NOMEM;
+  cairn_rtxn *rt = NULL;
+  cairn_err err = cairn_store_read_begin(cairn_chain_store(r->chain), &rt);
+  for (uint16_t i = 0; err == CAIRN_OK && i < g->n_brands; i++) {
+    uint8_t key[4];
+    const uint8_t *val;
+    size_t vlen;
+    cairn_brand b;
+    cairn_be32_write(key, g->brands[i].id);
+    err = cairn_store_get(rt, CAIRN_T_BRANDS, key, sizeof key, &val, &vlen);
+    if (err == CAIRN_OK &&
+        cairn_brand_record_decode(&b, g->brands[i].id, val, vlen) != CAIRN_OK)
+      err = CAIRN_ERR_CORRUPT;
+    if (err == CAIRN_ERR_NOT_FOUND) err = CAIRN_ERR_CORRUPT;
+    if (err == CAIRN_OK && json_array_append_new(*out, cairn_json_brand(&b)))
+      err = CAIRN_ERR_NOMEM;
+  }
+  if (rt != NULL) cairn_store_read_end(rt);
+  if (err != CAIRN_OK) {
+    json_decref(*out);
+    *out = NULL;
+  }
+  return err;
+}
+
 void cairn_rpc_brands(cairn_rpc *r, struct evhttp_request *req,
                       const char *param) {
   (void)param;
-  const cairn_genesis *g = cairn_chain_genesis(r->chain);
-  json_t *list = json_array();
-  bool ok = list != NULL;
-  for (uint16_t i = 0; ok && i < g->n_brands; i++) {
-    ok = json_array_append_new(list, cairn_json_brand(&g->brands[i])) == 0;
+  json_t *list = NULL;
+  cairn_err err = cairn_rpc_brands_json(r, &list);
+  if (err != CAIRN_OK) {
+    cairn_rpc_fail(r, req, 500, err, NULL);
+    return;
   }
-  if (!ok) {
-    json_decref(list);
-    list = NULL;
+  cairn_rpc_reply(r, req, 200, json_pack("{s:o}", "brands", list));
+}
+
+/* A brand id path segment: 1..2^32-1 in canonical decimal. */
+static bool cairn_rpc_parse_brand(cairn_rpc *r, struct evhttp_request *req,
+                                  const char *param, uint32_t *id) {
+  uint64_t v = 0;
+  if (param == NULL || cairn_parse_u64(param, &v) != CAIRN_OK || v == 0 ||
+      v > UINT32_MAX) {
+    cairn_rpc_fail(r, req, 400, CAIRN_ERR_RANGE,
+                   "brand id must be a decimal number from 1 to 4294967295");
+    return false;
   }
-  cairn_rpc_reply(r, req, 200,
-                  list != NULL ? json_pack("{s:o}", "brands", list) : NULL);
+  *id = (uint32_t)v;
+  return true;
+}
+
+/* A brand's accounting record from the committed state (absent: zeros). */
+static cairn_err cairn_rpc_read_stats(cairn_rtxn *rt, uint32_t brand,
+                                      cairn_brand_stats *st) {
+  uint8_t key[4];
+  const uint8_t *val;
+  size_t vlen;
+  memset(st, 0, sizeof *st);
+  cairn_be32_write(key, brand);
+  cairn_err err =
+      cairn_store_get(rt, CAIRN_T_BRAND_STATS, key, sizeof key, &val, &vlen);
+  if (err == CAIRN_ERR_NOT_FOUND) return CAIRN_OK;
+  if (err != CAIRN_OK) return err;
+  return cairn_brand_stats_decode(st, val, vlen) == CAIRN_OK
+             ? CAIRN_OK
+             : CAIRN_ERR_CORRUPT;
+}
+
+void cairn_rpc_brand_stats(cairn_rpc *r, struct evhttp_request *req,
+                           const char *param) {
+  uint32_t id = 0;
+  if (!cairn_rpc_parse_brand(r, req, param, &id)) return;
+  const cairn_brand *b =
+      cairn_genesis_brand_by_id(cairn_chain_genesis(r->chain), id);
+  if (b == NULL) {
+    cairn_rpc_fail(r, req, 404, CAIRN_ERR_UNKNOWN_BRAND, NULL);
+    return;
+  }
+  cairn_rtxn *rt = NULL;
+  cairn_brand_stats st;
+  cairn_err err = cairn_store_read_begin(cairn_chain_store(r->chain), &rt);
+  if (err == CAIRN_OK) {
+    err = cairn_rpc_read_stats(rt, id, &st);
+    cairn_store_read_end(rt);
+  }
+  if (err != CAIRN_OK) {
+    cairn_rpc_fail(r, req, 500, err, NULL);
+    return;
+  }
+  json_t *o = cairn_json_brand_stats(id, &st);
+  if (o != NULL && json_object_set_new(o, "name", json_string(b->name)) != 0) {
+    json_decref(o);
+    o = NULL;
+  }
+  cairn_rpc_reply(r, req, 200, o);
 }
 
 /* ---- blocks ---- */
@@ -402,4 +488,117 @@ void cairn_rpc_coupon(cairn_rpc *r, struct evhttp_request *req,
   } else {
     cairn_rpc_reply(r, req, 200, cairn_rpc_coupon_json(r, &c, tip.height));
   }
+}
+
+/* ---- holds ---- */
+
+void cairn_rpc_hold(cairn_rpc *r, struct evhttp_request *req,
+                    const char *param) {
+  uint8_t id[CAIRN_HASH_BYTES];
+  if (!cairn_rpc_parse_id(r, req, param, "hold id", id)) return;
+  cairn_rtxn *rt = NULL;
+  cairn_hold h;
+  const uint8_t *val = NULL;
+  size_t vlen = 0;
+  cairn_err err = cairn_store_read_begin(cairn_chain_store(r->chain), &rt);
+  if (err == CAIRN_OK) {
+    err = cairn_store_get(rt, CAIRN_T_HOLDS, id, sizeof id, &val, &vlen);
+    if (err == CAIRN_OK && cairn_hold_decode(&h, id, val, vlen) != CAIRN_OK)
+      err = CAIRN_ERR_CORRUPT;
+    cairn_store_read_end(rt);
+  }
+  if (err == CAIRN_ERR_NOT_FOUND) {
+    cairn_rpc_fail(r, req, 404, CAIRN_ERR_HOLD_UNKNOWN, NULL);
+  } else if (err != CAIRN_OK) {
+    cairn_rpc_fail(r, req, 500, err, NULL);
+  } else {
+    cairn_rpc_reply(r, req, 200, cairn_json_hold(&h));
+  }
+}
+
+/* ---- agreements and settlements ---- */
+
+/* agreements: id [32] -> record. */
+static int cairn_rpc_visit_agreement(void *ctx, const uint8_t *key,
+                                     size_t klen, const uint8_t *val,
+                                     size_t vlen) {
+  cairn_rpc_scan *s = ctx;
+  cairn_agreement a;
+  if (klen != CAIRN_HASH_BYTES ||
+      cairn_agreement_decode(&a, key, val, vlen) != CAIRN_OK) {
+    s->err = CAIRN_ERR_CORRUPT;
+    return 1;
+  }
+  if (json_array_append_new(s->list, cairn_json_agreement(&a, s->tip_height))) {
+    s->err = CAIRN_ERR_NOMEM;
+    return 1;
+  }
+  return 0;
+}
+
+/* settlements: debtor u32 | creditor u32 -> owed u64. */
+static int cairn_rpc_visit_settlement(void *ctx, const uint8_t *key,
+                                      size_t klen, const uint8_t *val,
+                                      size_t vlen) {
+  cairn_rpc_scan *s = ctx;
+  if (klen != 8 || vlen != 8) {
+    s->err = CAIRN_ERR_CORRUPT;
+    return 1;
+  }
+  const cairn_genesis *g = cairn_chain_genesis(s->r->chain);
+  uint32_t debtor = cairn_be32_read(key), creditor = cairn_be32_read(key + 4);
+  const cairn_brand *d = cairn_genesis_brand_by_id(g, debtor);
+  const cairn_brand *c = cairn_genesis_brand_by_id(g, creditor);
+  json_t *o = json_pack("{s:I, s:s, s:I, s:s, s:o}", "debtor",
+                        (json_int_t)debtor, "debtor_name",
+                        d != NULL ? d->name : "", "creditor",
+                        (json_int_t)creditor, "creditor_name",
+                        c != NULL ? c->name : "", "amount",
+                        cairn_json_u64(cairn_be64_read(val)));
+  if (json_array_append_new(s->list, o) != 0) {
+    s->err = CAIRN_ERR_NOMEM;
+    return 1;
+  }
+  return 0;
+}
+
+/* Scan a whole table (at most CAIRN_API_LIST_MAX records) into
+ * {"<name>": [...], "height": tip}. */
+static void cairn_rpc_list_table(cairn_rpc *r, struct evhttp_request *req,
+                                 cairn_table t, const char *name,
+                                 cairn_store_visit_fn fn) {
+  cairn_tip tip;
+  cairn_chain_tip(r->chain, &tip);
+  cairn_rpc_scan s = {.r = r, .tip_height = tip.height};
+  s.list = json_array();
+  cairn_err err = s.list != NULL ? CAIRN_OK : CAIRN_ERR_NOMEM;
+  if (err == CAIRN_OK)
+    err = cairn_store_read_begin(cairn_chain_store(r->chain), &s.rt);
+  if (err == CAIRN_OK) {
+    err = cairn_store_scan(s.rt, t, NULL, 0, CAIRN_API_LIST_MAX, fn, &s);
+    if (err == CAIRN_OK) err = s.err;
+    cairn_store_read_end(s.rt);
+  }
+  if (err != CAIRN_OK) {
+    json_decref(s.list);
+    cairn_rpc_fail(r, req, 500, err, NULL);
+    return;
+  }
+  cairn_rpc_reply(r, req, 200,
+                  json_pack("{s:o, s:I}", name, s.list, "height",
+                            (json_int_t)tip.height));
+}
+
+void cairn_rpc_agreements(cairn_rpc *r, struct evhttp_request *req,
+                          const char *param) {
+  (void)param;
+  cairn_rpc_list_table(r, req, CAIRN_T_AGREEMENTS, "agreements",
+                       cairn_rpc_visit_agreement);
+}
+
+void cairn_rpc_settlements(cairn_rpc *r, struct evhttp_request *req,
+                           const char *param) {
+  (void)param;
+  cairn_rpc_list_table(r, req, CAIRN_T_SETTLEMENTS, "settlements",
+                       cairn_rpc_visit_settlement);
 }

@@ -395,6 +395,79 @@ static void test_reject_top_level(void **state) {
   expect_bad(doc, CAIRN_ERR_GENESIS, "chain_id: missing");
 }
 
+/* ---- JSON: the asset policy ---- */
+
+static void test_policy_json(void **state) {
+  cairn_genesis *g = malloc(sizeof *g);
+  char why[256];
+  (void)state;
+  assert_non_null(g);
+  /* Absent: no expiry, no limits, accepted by partners (flags bit 1 off). */
+  assert_int_equal(parse(valid_doc(), g, why, sizeof why), CAIRN_OK);
+  assert_int_equal(g->brands[0].policy.expiry_mode, CAIRN_EXPIRY_NONE);
+  assert_int_equal(g->brands[0].policy.max_issue_per_tx, 0);
+  assert_int_equal(g->brands[0].flags, CAIRN_BRAND_FLAG_TRANSFERABLE);
+  json_t *doc = valid_doc();
+  json_object_set_new(brand_at(doc, 1), "policy",
+                      json_pack("{s:s, s:I, s:s, s:I, s:b}", "expiry",
+                                "rolling", "expiry_blocks", (json_int_t)500,
+                                "max_issue_per_tx", "1000",
+                                "max_issue_per_day", (json_int_t)5000,
+                                "accept_by_partners", 0));
+  assert_int_equal(parse(doc, g, why, sizeof why), CAIRN_OK);
+  const cairn_brand *b = &g->brands[1];
+  assert_int_equal(b->policy.expiry_mode, CAIRN_EXPIRY_ROLLING);
+  assert_int_equal(b->policy.expiry_blocks, 500);
+  assert_int_equal(b->policy.max_issue_per_tx, 1000);
+  assert_int_equal(b->policy.max_issue_per_day, 5000);
+  assert_int_equal(b->flags, CAIRN_BRAND_FLAG_TRANSFERABLE |
+                                 CAIRN_BRAND_FLAG_NO_PARTNERS);
+  /* Through JSON and back: the same genesis. */
+  char *text;
+  cairn_genesis *back = malloc(sizeof *back);
+  assert_non_null(back);
+  assert_int_equal(cairn_genesis_to_json(g, &text), CAIRN_OK);
+  assert_non_null(strstr(text, "\"rolling\""));
+  assert_int_equal(cairn_genesis_from_json(back, text, strlen(text), why,
+                                           sizeof why), CAIRN_OK);
+  assert_memory_equal(g, back, sizeof *g);
+  free(text);
+  free(back);
+  free(g);
+}
+
+static void test_policy_json_rejects(void **state) {
+  (void)state;
+  json_t *doc = valid_doc();
+  json_object_set_new(brand_at(doc, 0), "policy",
+                      json_pack("{s:s}", "expiry", "fixed"));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "brands[0].policy.expiry_blocks");
+  doc = valid_doc();
+  json_object_set_new(brand_at(doc, 0), "policy",
+                      json_pack("{s:s, s:I}", "expiry", "none",
+                                "expiry_blocks", (json_int_t)3));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "brands[0].policy.expiry_blocks");
+  doc = valid_doc();
+  json_object_set_new(brand_at(doc, 0), "policy",
+                      json_pack("{s:s}", "expiry", "weekly"));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "brands[0].policy.expiry");
+  doc = valid_doc();
+  json_object_set_new(brand_at(doc, 0), "policy",
+                      json_pack("{s:I}", "max_per_tx", (json_int_t)3));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "unknown field \"max_per_tx\"");
+  doc = valid_doc();
+  json_object_set_new(brand_at(doc, 2), "policy",
+                      json_pack("{s:i}", "accept_by_partners", 1));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "brands[2].policy.accept_by_partners");
+  doc = valid_doc();
+  json_object_set_new(brand_at(doc, 0), "policy", json_string("none"));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "brands[0].policy: expected an object");
+  doc = valid_doc();
+  json_object_set_new(brand_at(doc, 0), "policy",
+                      json_pack("{s:i}", "max_issue_per_day", -1));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "brands[0].policy.max_issue_per_day");
+}
+
 /* ---- binary form ---- */
 
 static size_t encode(uint8_t *buf, const cairn_genesis *g) {
@@ -452,13 +525,29 @@ static void test_binary_round_trip(void **state) {
   /* Brand 0 flags (after id u32, name var8 "coffee", issuer 32). */
   size_t flags_at = 22 + 4 + 1 + 6 + 32;
   assert_int_equal(buf[flags_at], CAIRN_BRAND_FLAG_TRANSFERABLE);
-  buf[flags_at] = 0x03;
+  buf[flags_at] = 0x04;
   expect_binary_reject(buf, len, CAIRN_ERR_RANGE);
   buf[flags_at] = 0x80;
   expect_binary_reject(buf, len, CAIRN_ERR_RANGE);
   buf[flags_at] = 0;
   assert_int_equal(cairn_genesis_decode(back, buf, len), CAIRN_OK);
+  buf[flags_at] = CAIRN_BRAND_FLAG_TRANSFERABLE | CAIRN_BRAND_FLAG_NO_PARTNERS;
+  assert_int_equal(cairn_genesis_decode(back, buf, len), CAIRN_OK);
+  assert_int_equal(back->brands[0].flags, 0x03);
   buf[flags_at] = CAIRN_BRAND_FLAG_TRANSFERABLE;
+  /* The policy follows the flags: mode u8, then expiry_blocks u64. */
+  const size_t mode_at = flags_at + 1, blocks_at = mode_at + 1;
+  assert_int_equal(buf[mode_at], CAIRN_EXPIRY_NONE);
+  buf[mode_at] = 3;
+  expect_binary_reject(buf, len, CAIRN_ERR_RANGE);
+  buf[mode_at] = CAIRN_EXPIRY_FIXED; /* with a period of 0 */
+  expect_binary_reject(buf, len, CAIRN_ERR_RANGE);
+  buf[blocks_at + 7] = 9;
+  assert_int_equal(cairn_genesis_decode(back, buf, len), CAIRN_OK);
+  assert_int_equal(back->brands[0].policy.expiry_blocks, 9);
+  buf[mode_at] = CAIRN_EXPIRY_NONE; /* with a period */
+  expect_binary_reject(buf, len, CAIRN_ERR_RANGE);
+  buf[blocks_at + 7] = 0;
   free(buf2);
   free(buf);
   free(back);
@@ -513,7 +602,7 @@ static void test_binary_noncanonical(void **state) {
 /* A genesis from fixed keys: its hash is a constant, so any drift in the
  * canonical form (or the tag) shows up here. */
 #define GOLDEN_GENESIS_HASH \
-  "3a2baac57986b9fd43af8f7b43a4fded37b09f294d3d9d534da80b86220d4566"
+  "ddbb2feda6508afadf446ac451acae1f1144ab8e9863187e0dcb3ab458792e64"
 
 static void test_hash(void **state) {
   cairn_genesis *g = calloc(1, sizeof *g);
@@ -613,6 +702,8 @@ int main(void) {
       cmocka_unit_test(test_reject_bad_address),
       cmocka_unit_test(test_reject_validators),
       cmocka_unit_test(test_reject_top_level),
+      cmocka_unit_test(test_policy_json),
+      cmocka_unit_test(test_policy_json_rejects),
       cmocka_unit_test(test_binary_round_trip),
       cmocka_unit_test(test_binary_noncanonical),
       cmocka_unit_test(test_hash),

@@ -159,7 +159,7 @@ static void test_tx_credit(void **state) {
   tu_txid(txid, &tx);
   json_t *j = cairn_json_tx(&tx, txid);
   static const char *const keys[] = {"txid", "type", "chain_id", "sender",
-                                     "sequence", "expiry_height", "brand",
+                                     "sequence", "expiry_height", "client_ref", "brand",
                                      "to", "amount", NULL};
   expect_keys(j, keys);
   char hex[65];
@@ -205,7 +205,7 @@ static void test_tx_redeem_ref(void **state) {
   tu_tx_redeem(&tx, &a, 2, 3, 25, "order 42 ~!");
   json_t *j = cairn_json_tx(&tx, NULL);
   static const char *const keys[] = {"type", "chain_id", "sender", "sequence",
-                                     "expiry_height", "brand", "amount", "ref",
+                                     "expiry_height", "client_ref", "brand", "amount", "ref",
                                      NULL};
   expect_keys(j, keys);
   assert_string_equal(str(j, "type"), "redeem");
@@ -228,6 +228,148 @@ static void test_tx_redeem_ref(void **state) {
   tx.u.redeem.ref_len = 0;
   j = cairn_json_tx(&tx, NULL);
   assert_string_equal(str(j, "ref"), "");
+  assert_string_equal(str(j, "client_ref"), "");
+  json_decref(j);
+  /* The client reference follows the same text-or-hex rule. */
+  tx.client_ref_len = 6;
+  memcpy(tx.client_ref, "pos-71", 6);
+  j = cairn_json_tx(&tx, NULL);
+  assert_string_equal(str(j, "client_ref"), "pos-71");
+  json_decref(j);
+  tx.client_ref[0] = 0x01;
+  j = cairn_json_tx(&tx, NULL);
+  assert_null(json_object_get(j, "client_ref"));
+  assert_string_equal(str(j, "client_ref_hex"), "016f732d3731");
+  json_decref(j);
+}
+
+static void test_holds(void **state) {
+  tu_key a;
+  cairn_tx tx;
+  (void)state;
+  tu_member(&a, 1);
+  tu_tx_init(&tx, CAIRN_TX_HOLD, a.pk, 4);
+  tx.u.hold.brand = 2;
+  tx.u.hold.amount = 30;
+  tx.u.hold.timeout_height = 90;
+  tx.u.hold.ref_len = 3;
+  memcpy(tx.u.hold.ref, "o-1", 3);
+  json_t *j = cairn_json_tx(&tx, NULL);
+  static const char *const keys[] = {"type", "chain_id", "sender", "sequence",
+                                     "expiry_height", "client_ref", "brand",
+                                     "amount", "timeout_height", "ref", NULL};
+  expect_keys(j, keys);
+  assert_string_equal(str(j, "type"), "hold");
+  assert_string_equal(str(j, "amount"), "30");
+  assert_int_equal(integer(j, "timeout_height"), 90);
+  assert_string_equal(str(j, "ref"), "o-1");
+  json_decref(j);
+  tu_tx_init(&tx, CAIRN_TX_CAPTURE, a.pk, 5);
+  memset(tx.u.capture.hold, 0xab, 32);
+  tx.u.capture.amount = 7;
+  j = cairn_json_tx(&tx, NULL);
+  assert_string_equal(str(j, "type"), "capture");
+  assert_string_equal(str(j, "amount"), "7");
+  assert_int_equal(strlen(str(j, "hold")), 64);
+  json_decref(j);
+  tu_tx_init(&tx, CAIRN_TX_REVERSE, a.pk, 6);
+  memset(tx.u.reverse.issue, 0x11, 32);
+  tx.u.reverse.amount = 9;
+  tx.u.reverse.ref_len = 2;
+  memcpy(tx.u.reverse.ref, "r1", 2);
+  j = cairn_json_tx(&tx, NULL);
+  static const char *const rkeys[] = {"type", "chain_id", "sender",
+                                      "sequence", "expiry_height",
+                                      "client_ref", "issue", "amount", "ref",
+                                      NULL};
+  expect_keys(j, rkeys);
+  assert_string_equal(str(j, "type"), "reverse");
+  assert_string_equal(str(j, "amount"), "9");
+  json_decref(j);
+  cairn_hold h = {.brand = 3, .amount = 12, .timeout_height = 44};
+  memset(h.id, 0xcd, 32);
+  memcpy(h.member, a.pk, 32);
+  j = cairn_json_hold(&h);
+  static const char *const hkeys[] = {"id", "brand", "member", "amount",
+                                      "timeout_height", "points_expiry_height",
+                                      NULL};
+  expect_keys(j, hkeys);
+  expect_address(j, "member", a.pk);
+  assert_string_equal(str(j, "amount"), "12");
+  json_decref(j);
+}
+
+static void test_agreements(void **state) {
+  tu_key a;
+  cairn_tx tx;
+  (void)state;
+  tu_member(&a, 1);
+  tu_tx_init(&tx, CAIRN_TX_AGREE, a.pk, 2);
+  tx.u.agree.terms = (cairn_agreement_terms){1, 3, 80, 100, 0, 0, 0};
+  json_t *j = cairn_json_tx(&tx, NULL);
+  static const char *const keys[] = {
+      "type", "chain_id", "sender", "sequence", "expiry_height", "client_ref",
+      "agreement", "from_brand", "to_brand", "rate_num", "rate_den",
+      "valid_from_height", "valid_until_height", "cap", NULL};
+  expect_keys(j, keys);
+  uint8_t id[32];
+  char hex[65];
+  cairn_agreement_id(id, &tx.u.agree.terms);
+  cairn_hex_encode(hex, sizeof hex, id, 32);
+  assert_string_equal(str(j, "agreement"), hex);
+  assert_string_equal(str(j, "rate_num"), "80");
+  json_decref(j);
+  cairn_agreement ag = {.terms = tx.u.agree.terms, .signed_by = 3,
+                        .redeemed = 100};
+  memcpy(ag.id, id, 32);
+  j = cairn_json_agreement(&ag, 5);
+  static const char *const akeys[] = {
+      "id", "from_brand", "to_brand", "rate_num", "rate_den",
+      "valid_from_height", "valid_until_height", "cap", "signed_by_from",
+      "signed_by_to", "revoked", "redeemed", "active", NULL};
+  expect_keys(j, akeys);
+  assert_string_equal(str(j, "id"), hex);
+  assert_true(json_is_true(json_object_get(j, "active")));
+  json_decref(j);
+  ag.signed_by = CAIRN_AGREEMENT_SIGNED_TO;
+  j = cairn_json_agreement(&ag, 5);
+  assert_true(json_is_false(json_object_get(j, "active")));
+  json_decref(j);
+  tu_tx_init(&tx, CAIRN_TX_REDEEM_AT, a.pk, 3);
+  tx.u.redeem_at = (cairn_tx_redeem_at){.from_brand = 1, .at_brand = 3,
+                                        .amount = 100};
+  j = cairn_json_tx(&tx, NULL);
+  assert_string_equal(str(j, "type"), "redeem_at");
+  assert_int_equal(integer(j, "at_brand"), 3);
+  json_decref(j);
+  tu_tx_init(&tx, CAIRN_TX_SETTLE, a.pk, 4);
+  tx.u.settle = (cairn_tx_settle){.debtor_brand = 1, .creditor_brand = 3,
+                                  .amount = 80};
+  j = cairn_json_tx(&tx, NULL);
+  assert_string_equal(str(j, "type"), "settle");
+  assert_string_equal(str(j, "amount"), "80");
+  json_decref(j);
+}
+
+static void test_brand_stats(void **state) {
+  (void)state;
+  cairn_brand_stats st = {.issued = 500, .redeemed_home = 120,
+                          .redeemed_partner = 100, .reversed = 30,
+                          .held = 20};
+  json_t *j = cairn_json_brand_stats(7, &st);
+  static const char *const keys[] = {"brand", "issued", "redeemed_home",
+                                     "redeemed_partner", "expired", "reversed",
+                                     "held", "outstanding", NULL};
+  expect_keys(j, keys);
+  assert_int_equal(integer(j, "brand"), 7);
+  assert_string_equal(str(j, "issued"), "500");
+  assert_string_equal(str(j, "reversed"), "30");
+  assert_string_equal(str(j, "outstanding"), "250");
+  json_decref(j);
+  /* An inconsistent record never wraps around. */
+  st.redeemed_home = 1000;
+  j = cairn_json_brand_stats(7, &st);
+  assert_string_equal(str(j, "outstanding"), "0");
   json_decref(j);
 }
 
@@ -245,7 +387,7 @@ static void test_tx_coupons(void **state) {
   tu_tx_coupon_issue(&tx, &a, 1, 2, b.pk, 777, true);
   json_t *j = cairn_json_tx(&tx, NULL);
   static const char *const issue_keys[] = {
-      "type", "chain_id", "sender", "sequence", "expiry_height", "brand", "to",
+      "type", "chain_id", "sender", "sequence", "expiry_height", "client_ref", "brand", "to",
       "kind", "value", "coupon_expiry_height", "transferable", "label", NULL};
   expect_keys(j, issue_keys);
   assert_string_equal(str(j, "type"), "coupon_issue");
@@ -269,7 +411,7 @@ static void test_tx_coupons(void **state) {
   tu_tx_coupon_transfer(&tx, &a, 2, coupon, b.pk);
   j = cairn_json_tx(&tx, NULL);
   static const char *const transfer_keys[] = {
-      "type", "chain_id", "sender", "sequence", "expiry_height", "coupon", "to",
+      "type", "chain_id", "sender", "sequence", "expiry_height", "client_ref", "coupon", "to",
       NULL};
   expect_keys(j, transfer_keys);
   assert_string_equal(str(j, "type"), "coupon_transfer");
@@ -279,7 +421,7 @@ static void test_tx_coupons(void **state) {
   tu_tx_coupon_redeem(&tx, &a, 3, coupon, 2, "till-3");
   j = cairn_json_tx(&tx, NULL);
   static const char *const redeem_keys[] = {
-      "type", "chain_id", "sender", "sequence", "expiry_height", "coupon",
+      "type", "chain_id", "sender", "sequence", "expiry_height", "client_ref", "coupon",
       "brand", "ref", NULL};
   expect_keys(j, redeem_keys);
   assert_string_equal(str(j, "type"), "coupon_redeem");
@@ -452,16 +594,32 @@ static void test_brand(void **state) {
   tu_genesis_brand(&b, 3, "books", 0);
   json_t *j = cairn_json_brand(&b);
   static const char *const keys[] = {"id", "name", "issuer", "transferable",
-                                     NULL};
+                                     "policy", NULL};
   expect_keys(j, keys);
+  const json_t *p = json_object_get(j, "policy");
+  static const char *const pkeys[] = {"expiry", "expiry_blocks",
+                                      "max_issue_per_tx", "max_issue_per_day",
+                                      "accept_by_partners", NULL};
+  expect_keys(p, pkeys);
+  assert_string_equal(str(p, "expiry"), "none");
+  assert_string_equal(str(p, "max_issue_per_tx"), "0");
+  assert_true(json_is_true(json_object_get(p, "accept_by_partners")));
   assert_int_equal(integer(j, "id"), 3);
   assert_string_equal(str(j, "name"), "books");
   assert_true(json_is_false(json_object_get(j, "transferable")));
   expect_address(j, "issuer", b.issuer);
   json_decref(j);
-  b.flags = CAIRN_BRAND_FLAG_TRANSFERABLE;
+  b.flags = CAIRN_BRAND_FLAG_TRANSFERABLE | CAIRN_BRAND_FLAG_NO_PARTNERS;
+  b.policy.expiry_mode = CAIRN_EXPIRY_FIXED;
+  b.policy.expiry_blocks = 720;
+  b.policy.max_issue_per_day = 9007199254740993ull;
   j = cairn_json_brand(&b);
   assert_true(json_is_true(json_object_get(j, "transferable")));
+  p = json_object_get(j, "policy");
+  assert_string_equal(str(p, "expiry"), "fixed");
+  assert_int_equal(integer(p, "expiry_blocks"), 720);
+  assert_string_equal(str(p, "max_issue_per_day"), "9007199254740993");
+  assert_true(json_is_false(json_object_get(p, "accept_by_partners")));
   json_decref(j);
 }
 
@@ -479,6 +637,9 @@ int main(void) {
       cmocka_unit_test(test_commit),
       cmocka_unit_test(test_coupon),
       cmocka_unit_test(test_brand),
+      cmocka_unit_test(test_brand_stats),
+      cmocka_unit_test(test_holds),
+      cmocka_unit_test(test_agreements),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,7 +118,7 @@ static void ex_emit_tx(ex_ctx *x, const char *name, const cairn_tx *tx,
 
 static const ex_field k_common[] = {
     {"version", 1}, {"type", 1}, {"chain_id (var8)", 11}, {"sender", 32},
-    {"sequence", 8}, {"expiry_height", 8}};
+    {"sequence", 8}, {"expiry_height", 8}, {"client_ref (var8)", 1}};
 
 static void ex_transactions(ex_ctx *x, uint8_t issue_txid[32]) {
   uint8_t isk[32], ipk[32], msk[32], mpk[32], txid[32];
@@ -133,11 +133,11 @@ static void ex_transactions(ex_ctx *x, uint8_t issue_txid[32]) {
   tx.u.issue.amount = 100;
   ex_sign(&tx, isk);
   memcpy(f, k_common, sizeof k_common);
-  f[6] = (ex_field){"brand", 4};
-  f[7] = (ex_field){"to", 32};
-  f[8] = (ex_field){"amount", 8};
-  f[9] = (ex_field){"sig", 64};
-  ex_emit_tx(x, "ISSUE: coffee (brand 1) credits 100 points", &tx, f, 10,
+  f[7] = (ex_field){"brand", 4};
+  f[8] = (ex_field){"to", 32};
+  f[9] = (ex_field){"amount", 8};
+  f[10] = (ex_field){"sig", 64};
+  ex_emit_tx(x, "ISSUE: coffee (brand 1) credits 100 points", &tx, f, 11,
              issue_txid);
 
   ex_tx_common(&tx, CAIRN_TX_REDEEM, mpk, 1);
@@ -145,13 +145,19 @@ static void ex_transactions(ex_ctx *x, uint8_t issue_txid[32]) {
   tx.u.redeem.amount = 30;
   tx.u.redeem.ref_len = 6;
   memcpy(tx.u.redeem.ref, "A-1001", 6);
+  /* The till's idempotency key: a retry with the same reference is
+   * refused as a duplicate. */
+  tx.client_ref_len = 12;
+  memcpy(tx.client_ref, "till-4/r-881", 12);
   ex_sign(&tx, msk);
-  f[6] = (ex_field){"brand", 4};
-  f[7] = (ex_field){"amount", 8};
-  f[8] = (ex_field){"ref (var8)", 7};
-  f[9] = (ex_field){"sig", 64};
-  ex_emit_tx(x, "REDEEM: the member burns 30 coffee points", &tx, f, 10, txid);
+  f[6] = (ex_field){"client_ref (var8)", 13};
+  f[7] = (ex_field){"brand", 4};
+  f[8] = (ex_field){"amount", 8};
+  f[9] = (ex_field){"ref (var8)", 7};
+  f[10] = (ex_field){"sig", 64};
+  ex_emit_tx(x, "REDEEM: the member burns 30 coffee points", &tx, f, 11, txid);
 
+  f[6] = k_common[6];
   ex_tx_common(&tx, CAIRN_TX_COUPON_ISSUE, ipk, 2);
   tx.u.coupon_issue.brand = 1;
   memcpy(tx.u.coupon_issue.to, mpk, 32);
@@ -162,16 +168,34 @@ static void ex_transactions(ex_ctx *x, uint8_t issue_txid[32]) {
   tx.u.coupon_issue.label_len = 7;
   memcpy(tx.u.coupon_issue.label, "10% off", 7);
   ex_sign(&tx, isk);
-  f[6] = (ex_field){"brand", 4};
-  f[7] = (ex_field){"to", 32};
-  f[8] = (ex_field){"kind", 1};
-  f[9] = (ex_field){"value", 8};
-  f[10] = (ex_field){"coupon_expiry_height", 8};
-  f[11] = (ex_field){"transferable", 1};
-  f[12] = (ex_field){"label (var8)", 8};
-  f[13] = (ex_field){"sig", 64};
-  ex_emit_tx(x, "COUPON_ISSUE: a 10% coupon; its id is this txid", &tx, f, 14,
+  f[7] = (ex_field){"brand", 4};
+  f[8] = (ex_field){"to", 32};
+  f[9] = (ex_field){"kind", 1};
+  f[10] = (ex_field){"value", 8};
+  f[11] = (ex_field){"coupon_expiry_height", 8};
+  f[12] = (ex_field){"transferable", 1};
+  f[13] = (ex_field){"label (var8)", 8};
+  f[14] = (ex_field){"sig", 64};
+  ex_emit_tx(x, "COUPON_ISSUE: a 10% coupon; its id is this txid", &tx, f, 15,
              txid);
+
+  ex_tx_common(&tx, CAIRN_TX_POLICY, ipk, 3);
+  tx.u.policy.brand = 1;
+  tx.u.policy.flags = CAIRN_BRAND_FLAG_TRANSFERABLE;
+  tx.u.policy.policy.expiry_mode = CAIRN_EXPIRY_FIXED;
+  tx.u.policy.policy.expiry_blocks = 2592000;
+  tx.u.policy.policy.max_issue_per_tx = 500;
+  tx.u.policy.policy.max_issue_per_day = 0;
+  ex_sign(&tx, isk);
+  f[7] = (ex_field){"brand", 4};
+  f[8] = (ex_field){"flags", 1};
+  f[9] = (ex_field){"expiry_mode", 1};
+  f[10] = (ex_field){"expiry_blocks", 8};
+  f[11] = (ex_field){"max_issue_per_tx", 8};
+  f[12] = (ex_field){"max_issue_per_day", 8};
+  f[13] = (ex_field){"sig", 64};
+  ex_emit_tx(x, "POLICY: coffee's points expire 2,592,000 blocks after issue, "
+             "at most 500 per ISSUE", &tx, f, 14, txid);
 }
 
 static void ex_genesis(ex_ctx *x, cairn_genesis *g, uint8_t ghash[32],
@@ -207,6 +231,8 @@ static void ex_genesis(ex_ctx *x, cairn_genesis *g, uint8_t ghash[32],
                         {"time_ms", 8},       {"n_brands", 2},
                         {"brand id", 4},      {"brand name (var8)", 7},
                         {"issuer", 32},       {"flags", 1},
+                        {"expiry_mode", 1},   {"expiry_blocks", 8},
+                        {"max_issue_per_tx", 8}, {"max_issue_per_day", 8},
                         {"n_validators", 2},  {"validator pubkey", 32},
                         {"power", 8},         {"name (var8)", 12}};
   ex_fields(x, buf, len, f, sizeof f / sizeof f[0]);

@@ -23,7 +23,8 @@
 #define OFF_SENDER (3 + CID_LEN)
 #define OFF_SEQ (OFF_SENDER + 32)
 #define OFF_EXPIRY (OFF_SEQ + 8)
-#define OFF_PAYLOAD (OFF_EXPIRY + 8)
+#define OFF_REF (OFF_EXPIRY + 8)
+#define OFF_PAYLOAD (OFF_REF + 1) /* samples carry an empty client_ref */
 _Static_assert(sizeof(TU_CHAIN_ID) - 1 == CID_LEN, "offsets assume it");
 
 static const uint8_t zero_tx_bytes[sizeof(cairn_tx)];
@@ -57,9 +58,76 @@ static void sample(cairn_tx *tx, uint8_t type, const keys *k) {
     case CAIRN_TX_COUPON_TRANSFER:
       tu_tx_coupon_transfer(tx, &k->a, 5, coupon, k->b.pk);
       break;
-    default:
+    case CAIRN_TX_COUPON_REDEEM:
       tu_tx_coupon_redeem(tx, &k->a, 6, coupon, 1, "pos-7");
       break;
+    case CAIRN_TX_POLICY:
+      tu_tx_init(tx, CAIRN_TX_POLICY, k->a.pk, 7);
+      tx->u.policy.brand = 3;
+      tx->u.policy.flags = CAIRN_BRAND_FLAG_TRANSFERABLE;
+      tx->u.policy.policy.expiry_mode = CAIRN_EXPIRY_FIXED;
+      tx->u.policy.policy.expiry_blocks = 720;
+      tx->u.policy.policy.max_issue_per_tx = 500;
+      tx->u.policy.policy.max_issue_per_day = 5000;
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_HOLD:
+      tu_tx_init(tx, CAIRN_TX_HOLD, k->a.pk, 8);
+      tx->u.hold.brand = 2;
+      tx->u.hold.amount = 30;
+      tx->u.hold.timeout_height = 77;
+      tx->u.hold.ref_len = 5;
+      memcpy(tx->u.hold.ref, "ord-9", 5);
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_CAPTURE:
+      tu_tx_init(tx, CAIRN_TX_CAPTURE, k->a.pk, 9);
+      memcpy(tx->u.capture.hold, coupon, 32);
+      tx->u.capture.amount = 12;
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_RELEASE:
+      tu_tx_init(tx, CAIRN_TX_RELEASE, k->a.pk, 10);
+      memcpy(tx->u.release.hold, coupon, 32);
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_REVERSE:
+      tu_tx_init(tx, CAIRN_TX_REVERSE, k->a.pk, 11);
+      memcpy(tx->u.reverse.issue, coupon, 32);
+      tx->u.reverse.amount = 25;
+      tx->u.reverse.ref_len = 6;
+      memcpy(tx->u.reverse.ref, "ret-12", 6);
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_AGREE:
+      tu_tx_init(tx, CAIRN_TX_AGREE, k->a.pk, 12);
+      tx->u.agree.terms = (cairn_agreement_terms){1, 3, 80, 100, 5, 500, 0};
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_REVOKE:
+      tu_tx_init(tx, CAIRN_TX_REVOKE, k->a.pk, 13);
+      memcpy(tx->u.revoke.agreement, coupon, 32);
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_REDEEM_AT:
+      tu_tx_init(tx, CAIRN_TX_REDEEM_AT, k->a.pk, 14);
+      tx->u.redeem_at.from_brand = 1;
+      tx->u.redeem_at.at_brand = 3;
+      memcpy(tx->u.redeem_at.agreement, coupon, 32);
+      tx->u.redeem_at.amount = 100;
+      tx->u.redeem_at.ref_len = 4;
+      memcpy(tx->u.redeem_at.ref, "bk-1", 4);
+      tu_tx_sign(tx, &k->a);
+      break;
+    case CAIRN_TX_SETTLE:
+      tu_tx_init(tx, CAIRN_TX_SETTLE, k->a.pk, 15);
+      tx->u.settle.debtor_brand = 1;
+      tx->u.settle.creditor_brand = 3;
+      tx->u.settle.amount = 80;
+      tu_tx_sign(tx, &k->a);
+      break;
+    default:
+      fail_msg("no sample for type %u", type);
   }
 }
 
@@ -98,14 +166,23 @@ static void test_type_names(void **state) {
   assert_string_equal(cairn_tx_type_name(5), "coupon_transfer");
   assert_string_equal(cairn_tx_type_name(6), "coupon_redeem");
   assert_string_equal(cairn_tx_type_name(0), "unknown");
-  assert_string_equal(cairn_tx_type_name(7), "unknown");
+  assert_string_equal(cairn_tx_type_name(7), "policy");
+  assert_string_equal(cairn_tx_type_name(8), "hold");
+  assert_string_equal(cairn_tx_type_name(9), "capture");
+  assert_string_equal(cairn_tx_type_name(10), "release");
+  assert_string_equal(cairn_tx_type_name(11), "reverse");
+  assert_string_equal(cairn_tx_type_name(12), "agree");
+  assert_string_equal(cairn_tx_type_name(13), "revoke");
+  assert_string_equal(cairn_tx_type_name(14), "redeem_at");
+  assert_string_equal(cairn_tx_type_name(15), "settle");
+  assert_string_equal(cairn_tx_type_name(CAIRN_TX_TYPE_MAX + 1), "unknown");
 }
 
 static void test_round_trip_every_type(void **state) {
   keys k;
   (void)state;
   keys_init(&k);
-  for (uint8_t type = 1; type <= 6; type++) {
+  for (uint8_t type = 1; type <= CAIRN_TX_TYPE_MAX; type++) {
     uint8_t buf[CAIRN_TX_BYTES_MAX], buf2[CAIRN_TX_BYTES_MAX];
     cairn_tx tx, back;
     sample(&tx, type, &k);
@@ -181,12 +258,12 @@ static void golden_tx(cairn_tx *tx) {
 
 #define GOLDEN_TX_HEX                                                      \
   "01010a636169726e2d746573744f355bdcb7cc0af728ef3cceb9615d90684bb5b2ca5f" \
-  "859ab0f0b704075871aa0000000000000001000000000000002a00000001466d7fcae5" \
-  "63e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f2700000000000003e8" \
-  "328ae5face76b7f15e223995dd4666518b9fa0d0a150755e767873995a46e513d70d31" \
-  "961e7c2f671332245887e56d68051da49dc4db18b2ba12e3a9eadb15a8"
+  "859ab0f0b704075871aa0000000000000001000000000000002a0000000001466d7fca" \
+  "e563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f2700000000000003" \
+  "e86c6c56b64eb0f37fc4e7b88f86f8b43417b549e1d50bd3cf087b3ec5dd7e15afe04a" \
+  "230a425364aee04668f1a9847bac69ea415dd4cb673fb22ebdc38c130af3"
 #define GOLDEN_TXID_HEX \
-  "e4ba0ff153bf52412a31d51f9b96147aaa57c3d73b76ec77ecb95b2f6e82cbb0"
+  "ae96259e0421eeb22e8527c87a742ff2247de631ea6686d738ed70f0535ccb13"
 
 static void test_golden_txid(void **state) {
   cairn_tx tx;
@@ -195,7 +272,7 @@ static void test_golden_txid(void **state) {
   (void)state;
   golden_tx(&tx);
   size_t len = tu_tx_bytes(buf, sizeof buf, &tx);
-  assert_int_equal(len, 2 + 11 + 32 + 16 + 4 + 32 + 8 + 64);
+  assert_int_equal(len, 2 + 11 + 32 + 16 + 1 + 4 + 32 + 8 + 64);
   cairn_hex_encode(hex, sizeof hex, buf, len);
   printf("golden tx: %s\n", hex);
   assert_string_equal(hex, GOLDEN_TX_HEX);
@@ -224,7 +301,7 @@ static void test_truncated_every_length(void **state) {
   keys k;
   (void)state;
   keys_init(&k);
-  for (uint8_t type = 1; type <= 6; type++) {
+  for (uint8_t type = 1; type <= CAIRN_TX_TYPE_MAX; type++) {
     uint8_t buf[CAIRN_TX_BYTES_MAX];
     size_t len = sample_bytes(buf, type, &k);
     for (size_t cut = 0; cut < len; cut++) {
@@ -238,7 +315,7 @@ static void test_trailing_byte(void **state) {
   keys k;
   (void)state;
   keys_init(&k);
-  for (uint8_t type = 1; type <= 6; type++) {
+  for (uint8_t type = 1; type <= CAIRN_TX_TYPE_MAX; type++) {
     uint8_t buf[CAIRN_TX_BYTES_MAX];
     size_t len = sample_bytes(buf, type, &k);
     buf[len] = 0;
@@ -277,7 +354,7 @@ static void test_version_and_type(void **state) {
   /* The version is judged before anything is missing. */
   expect_reject(buf, 1, CAIRN_ERR_VERSION);
   buf[OFF_VERSION] = CAIRN_TX_VERSION;
-  static const uint8_t types[] = {0, 7, 8, 255};
+  static const uint8_t types[] = {0, CAIRN_TX_TYPE_MAX + 1, 255};
   for (size_t i = 0; i < sizeof types; i++) {
     buf[OFF_TYPE] = types[i];
     expect_reject(buf, len, CAIRN_ERR_BAD_TYPE);
@@ -501,7 +578,7 @@ static void test_any_flip_invalidates(void **state) {
   keys k;
   (void)state;
   keys_init(&k);
-  for (uint8_t type = 1; type <= 6; type++) {
+  for (uint8_t type = 1; type <= CAIRN_TX_TYPE_MAX; type++) {
     uint8_t buf[CAIRN_TX_BYTES_MAX];
     size_t len = sample_bytes(buf, type, &k), decoded = 0;
     for (size_t i = 0; i < len; i++) {
@@ -540,6 +617,161 @@ static void test_encode_small_buffer(void **state) {
   assert_int_equal(len, full);
 }
 
+/* POLICY: flags, mode and period are checked by the decoder. */
+static void test_policy_fields(void **state) {
+  keys k;
+  cairn_tx back;
+  uint8_t buf[CAIRN_TX_BYTES_MAX];
+  (void)state;
+  keys_init(&k);
+  size_t len = sample_bytes(buf, CAIRN_TX_POLICY, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 4 + 1 + 1 + 24 + 64);
+  assert_int_equal(cairn_tx_decode(&back, buf, len), CAIRN_OK);
+  assert_int_equal(back.u.policy.brand, 3);
+  assert_int_equal(back.u.policy.policy.expiry_blocks, 720);
+  assert_int_equal(back.u.policy.policy.max_issue_per_day, 5000);
+  const size_t flags = OFF_PAYLOAD + 4, mode = flags + 1, blocks = mode + 1;
+  buf[flags] = 0x04;
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  buf[flags] = 0x03;
+  expect_accept(buf, len);
+  buf[mode] = 3;
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  buf[mode] = CAIRN_EXPIRY_NONE; /* with a period of 720 */
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  put64(buf + blocks, 0);
+  expect_accept(buf, len);
+  buf[mode] = CAIRN_EXPIRY_ROLLING; /* without a period */
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  cairn_be32_write(buf + OFF_PAYLOAD, 0);
+  expect_reject(buf, len, CAIRN_ERR_UNKNOWN_BRAND);
+}
+
+/* HOLD, CAPTURE, RELEASE: amounts >= 1, timeout >= 1, ref <= 64. */
+static void test_hold_fields(void **state) {
+  keys k;
+  cairn_tx back;
+  uint8_t buf[CAIRN_TX_BYTES_MAX];
+  (void)state;
+  keys_init(&k);
+  size_t len = sample_bytes(buf, CAIRN_TX_HOLD, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 4 + 8 + 8 + 6 + 64);
+  assert_int_equal(cairn_tx_decode(&back, buf, len), CAIRN_OK);
+  assert_int_equal(back.u.hold.amount, 30);
+  assert_int_equal(back.u.hold.timeout_height, 77);
+  assert_memory_equal(back.u.hold.ref, "ord-9", 5);
+  put64(buf + OFF_PAYLOAD + 4, 0);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+  put64(buf + OFF_PAYLOAD + 4, 30);
+  put64(buf + OFF_PAYLOAD + 12, 0);
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  put64(buf + OFF_PAYLOAD + 12, 77);
+  buf[OFF_PAYLOAD + 20] = 65; /* ref length */
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  len = sample_bytes(buf, CAIRN_TX_CAPTURE, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 32 + 8 + 64);
+  put64(buf + OFF_PAYLOAD + 32, 0);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+  len = sample_bytes(buf, CAIRN_TX_RELEASE, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 32 + 64);
+  expect_accept(buf, len);
+  /* REVERSE: issue [32] | amount u64 | ref var8(64). */
+  len = sample_bytes(buf, CAIRN_TX_REVERSE, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 32 + 8 + 7 + 64);
+  assert_int_equal(cairn_tx_decode(&back, buf, len), CAIRN_OK);
+  assert_int_equal(back.u.reverse.amount, 25);
+  assert_memory_equal(back.u.reverse.ref, "ret-12", 6);
+  put64(buf + OFF_PAYLOAD + 32, 0);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+  put64(buf + OFF_PAYLOAD + 32, 25);
+  buf[OFF_PAYLOAD + 40] = 65;
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+}
+
+/* AGREE, REDEEM_AT, SETTLE: two different brands, positive rates, a sane
+ * window; the agreement id is the tagged hash of the terms. */
+static void test_agreement_fields(void **state) {
+  keys k;
+  cairn_tx back;
+  uint8_t buf[CAIRN_TX_BYTES_MAX], id[32], by_hand[32], terms[48];
+  (void)state;
+  keys_init(&k);
+  size_t len = sample_bytes(buf, CAIRN_TX_AGREE, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 48 + 64);
+  assert_int_equal(cairn_tx_decode(&back, buf, len), CAIRN_OK);
+  assert_int_equal(back.u.agree.terms.rate_num, 80);
+  assert_int_equal(back.u.agree.terms.valid_until_height, 500);
+  cairn_agreement_id(id, &back.u.agree.terms);
+  memcpy(terms, buf + OFF_PAYLOAD, 48);
+  cairn_tagged_hash(by_hand, "cairn/agreement", terms, 48);
+  assert_memory_equal(id, by_hand, 32);
+  const size_t to = OFF_PAYLOAD + 4, num = OFF_PAYLOAD + 8, den = num + 8;
+  const size_t until = den + 16;
+  cairn_be32_write(buf + to, 1); /* from = to */
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  cairn_be32_write(buf + to, 0);
+  expect_reject(buf, len, CAIRN_ERR_UNKNOWN_BRAND);
+  cairn_be32_write(buf + to, 3);
+  put64(buf + num, 0);
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  put64(buf + num, 80);
+  put64(buf + den, 0);
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  put64(buf + den, 100);
+  put64(buf + until, 4); /* before valid_from 5 */
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  put64(buf + until, 0); /* open-ended */
+  expect_accept(buf, len);
+  len = sample_bytes(buf, CAIRN_TX_REDEEM_AT, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 4 + 4 + 32 + 8 + 5 + 64);
+  cairn_be32_write(buf + OFF_PAYLOAD + 4, 1);
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  cairn_be32_write(buf + OFF_PAYLOAD + 4, 3);
+  put64(buf + OFF_PAYLOAD + 40, 0);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+  len = sample_bytes(buf, CAIRN_TX_SETTLE, &k);
+  assert_int_equal(len, OFF_PAYLOAD + 4 + 4 + 8 + 1 + 64);
+  cairn_be32_write(buf + OFF_PAYLOAD, 3);
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  cairn_be32_write(buf + OFF_PAYLOAD, 1);
+  put64(buf + OFF_PAYLOAD + 8, 0);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+}
+
+/* The client reference: 0..32 bytes, right after expiry_height, covered by
+ * the signature. */
+static void test_client_ref(void **state) {
+  keys k;
+  cairn_tx tx, back;
+  uint8_t buf[CAIRN_TX_BYTES_MAX], ed[CAIRN_TX_BYTES_MAX];
+  (void)state;
+  keys_init(&k);
+  sample(&tx, CAIRN_TX_ISSUE, &k);
+  size_t plain = tu_tx_bytes(buf, sizeof buf, &tx);
+  tx.client_ref_len = 32;
+  memset(tx.client_ref, 'r', 32);
+  tu_tx_sign(&tx, &k.a);
+  size_t len = tu_tx_bytes(buf, sizeof buf, &tx);
+  assert_int_equal(len, plain + 32);
+  assert_int_equal(buf[OFF_REF], 32);
+  assert_int_equal(cairn_tx_decode(&back, buf, len), CAIRN_OK);
+  assert_int_equal(back.client_ref_len, 32);
+  assert_memory_equal(back.client_ref, tx.client_ref, 32);
+  assert_int_equal(cairn_tx_verify(&back), CAIRN_OK);
+  /* The reference is signed: changing one byte breaks the signature. */
+  buf[OFF_REF + 1] ^= 1;
+  assert_int_equal(cairn_tx_decode(&back, buf, len), CAIRN_OK);
+  assert_int_equal(cairn_tx_verify(&back), CAIRN_ERR_BAD_SIG);
+  buf[OFF_REF + 1] ^= 1;
+  /* 33 bytes: out of range, checked before anything after it. */
+  memcpy(ed, buf, OFF_REF);
+  ed[OFF_REF] = 33;
+  memset(ed + OFF_REF + 1, 'r', 33);
+  memcpy(ed + OFF_REF + 34, buf + OFF_REF + 33, len - OFF_REF - 33);
+  expect_reject(ed, len + 1, CAIRN_ERR_RANGE);
+  expect_reject(buf, OFF_REF + 5, CAIRN_ERR_TRUNCATED);
+}
+
 /* ---- seeded random round trips ---- */
 
 static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
@@ -563,7 +795,7 @@ static void random_bytes(uint64_t *s, uint8_t *p, size_t n) {
 
 /* A random valid transaction (unsigned: the signature is random bytes). */
 static void random_tx(cairn_tx *tx, uint64_t *s, const keys *k) {
-  uint8_t type = (uint8_t)(1 + rng_next(s) % 6);
+  uint8_t type = (uint8_t)(1 + rng_next(s) % CAIRN_TX_TYPE_MAX);
   tu_tx_init(tx, type, k->a.pk, 1 + rng_next(s) % 1000);
   tx->chain_id_len = (uint8_t)(1 + rng_next(s) % 32);
   random_bytes(s, tx->chain_id, tx->chain_id_len);
@@ -571,6 +803,8 @@ static void random_tx(cairn_tx *tx, uint64_t *s, const keys *k) {
   uint32_t brand = (uint32_t)(1 + rng_next(s) % UINT32_MAX);
   const uint8_t *to = (rng_next(s) & 1) ? k->a.pk : k->b.pk;
   uint8_t reflen = (uint8_t)(rng_next(s) % 65);
+  tx->client_ref_len = (uint8_t)(rng_next(s) % 33);
+  random_bytes(s, tx->client_ref, tx->client_ref_len);
   switch (tx->type) {
     case CAIRN_TX_ISSUE:
     case CAIRN_TX_TRANSFER:
@@ -597,6 +831,64 @@ static void random_tx(cairn_tx *tx, uint64_t *s, const keys *k) {
     case CAIRN_TX_COUPON_TRANSFER:
       random_bytes(s, tx->u.coupon_transfer.coupon, 32);
       memcpy(tx->u.coupon_transfer.to, to, 32);
+      break;
+    case CAIRN_TX_POLICY:
+      tx->u.policy.brand = brand;
+      tx->u.policy.flags = (uint8_t)(rng_next(s) & CAIRN_BRAND_FLAGS_KNOWN);
+      tx->u.policy.policy.expiry_mode = (uint8_t)(rng_next(s) % 3);
+      if (tx->u.policy.policy.expiry_mode != CAIRN_EXPIRY_NONE)
+        tx->u.policy.policy.expiry_blocks = 1 + (rng_next(s) >> 1);
+      tx->u.policy.policy.max_issue_per_tx = rng_next(s);
+      tx->u.policy.policy.max_issue_per_day = rng_next(s);
+      break;
+    case CAIRN_TX_HOLD:
+      tx->u.hold.brand = brand;
+      tx->u.hold.amount = 1 + (rng_next(s) >> 1);
+      tx->u.hold.timeout_height = 1 + (rng_next(s) >> 1);
+      tx->u.hold.ref_len = reflen;
+      random_bytes(s, tx->u.hold.ref, reflen);
+      break;
+    case CAIRN_TX_CAPTURE:
+      random_bytes(s, tx->u.capture.hold, 32);
+      tx->u.capture.amount = 1 + (rng_next(s) >> 1);
+      break;
+    case CAIRN_TX_RELEASE:
+      random_bytes(s, tx->u.release.hold, 32);
+      break;
+    case CAIRN_TX_AGREE: {
+      cairn_agreement_terms *t = &tx->u.agree.terms;
+      t->from_brand = brand;
+      t->to_brand = brand == UINT32_MAX ? 1 : brand + 1;
+      t->rate_num = 1 + (rng_next(s) >> 1);
+      t->rate_den = 1 + (rng_next(s) >> 1);
+      t->valid_from_height = rng_next(s) >> 1;
+      t->valid_until_height = (rng_next(s) & 1) ? 0 : t->valid_from_height;
+      t->cap = rng_next(s);
+      break;
+    }
+    case CAIRN_TX_REVOKE:
+      random_bytes(s, tx->u.revoke.agreement, 32);
+      break;
+    case CAIRN_TX_REDEEM_AT:
+      tx->u.redeem_at.from_brand = brand;
+      tx->u.redeem_at.at_brand = brand == 1 ? 2 : 1;
+      random_bytes(s, tx->u.redeem_at.agreement, 32);
+      tx->u.redeem_at.amount = 1 + (rng_next(s) >> 1);
+      tx->u.redeem_at.ref_len = reflen;
+      random_bytes(s, tx->u.redeem_at.ref, reflen);
+      break;
+    case CAIRN_TX_SETTLE:
+      tx->u.settle.debtor_brand = brand == 1 ? 2 : 1;
+      tx->u.settle.creditor_brand = brand;
+      tx->u.settle.amount = 1 + (rng_next(s) >> 1);
+      tx->u.settle.ref_len = reflen;
+      random_bytes(s, tx->u.settle.ref, reflen);
+      break;
+    case CAIRN_TX_REVERSE:
+      random_bytes(s, tx->u.reverse.issue, 32);
+      tx->u.reverse.amount = 1 + (rng_next(s) >> 1);
+      tx->u.reverse.ref_len = reflen;
+      random_bytes(s, tx->u.reverse.ref, reflen);
       break;
     default:
       random_bytes(s, tx->u.coupon_redeem.coupon, 32);
@@ -655,6 +947,10 @@ int main(void) {
       cmocka_unit_test(test_sign_and_verify),
       cmocka_unit_test(test_any_flip_invalidates),
       cmocka_unit_test(test_encode_small_buffer),
+      cmocka_unit_test(test_client_ref),
+      cmocka_unit_test(test_policy_fields),
+      cmocka_unit_test(test_hold_fields),
+      cmocka_unit_test(test_agreement_fields),
       cmocka_unit_test(test_random_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 /*
  * cmd_query.c - read-only commands: balance, coupon list, coupon show, tx,
- * status.
+ * status, settlements, agreements.
  *
  * These only GET from the node and print. With --json they print the node's
  * answer unchanged (plus nothing the node did not say), so scripts get the
@@ -364,5 +364,86 @@ int cairn_cmd_status(cairn_wallet *w, int argc, char **argv) {
   cairn_args a;
   cairn_err err = cairn_wallet_parse(w, &cairn_status_spec, argc, argv, &a);
   if (err == CAIRN_OK && !a.help) err = cairn_status_run(w);
+  return cairn_wallet_exit(w, err);
+}
+
+/* ---- settlements and agreements ---- */
+
+/* One "debtor owes creditor N" line per pair; "no open settlements" when
+ * every pair is cleared. */
+static cairn_err cairn_settlements_human(cairn_wallet *w, const json_t *body) {
+  json_t *list = NULL;
+  CAIRN_TRY(cairn_wallet_field_array(w, body, "settlements", &list));
+  if (json_array_size(list) == 0) {
+    printf("no open settlements: every pair of brands is settled\n");
+    return CAIRN_OK;
+  }
+  size_t i;
+  const json_t *s;
+  json_array_foreach(list, i, s) {
+    const char *debtor = NULL, *creditor = NULL, *amount = NULL;
+    CAIRN_TRY(cairn_wallet_field_str(w, s, "debtor_name", &debtor));
+    CAIRN_TRY(cairn_wallet_field_str(w, s, "creditor_name", &creditor));
+    CAIRN_TRY(cairn_wallet_field_str(w, s, "amount", &amount));
+    printf("%-12s owes %-12s %s %s points\n", debtor, creditor, amount,
+           creditor);
+  }
+  return CAIRN_OK;
+}
+
+static const cairn_cmd_spec cairn_settlements_spec = {
+    "settlements", "",
+    "Show what each brand owes each other brand for points redeemed across "
+    "brands (per pair, in the creditor's points).",
+    NULL, 0, 0, 0};
+
+int cairn_cmd_settlements(cairn_wallet *w, int argc, char **argv) {
+  cairn_args a;
+  cairn_err err =
+      cairn_wallet_parse(w, &cairn_settlements_spec, argc, argv, &a);
+  if (err == CAIRN_OK && !a.help) {
+    err = cairn_query_show(w, "/v1/settlements", "settlements",
+                           cairn_settlements_human);
+  }
+  return cairn_wallet_exit(w, err);
+}
+
+static cairn_err cairn_agreements_human(cairn_wallet *w, const json_t *body) {
+  json_t *list = NULL;
+  CAIRN_TRY(cairn_wallet_field_array(w, body, "agreements", &list));
+  if (json_array_size(list) == 0) printf("no exchange agreements\n");
+  size_t i;
+  const json_t *g;
+  json_array_foreach(list, i, g) {
+    const char *id = NULL, *num = NULL, *den = NULL;
+    uint64_t from = 0, to = 0;
+    CAIRN_TRY(cairn_wallet_field_str(w, g, "id", &id));
+    CAIRN_TRY(cairn_wallet_field_u64(w, g, "from_brand", &from));
+    CAIRN_TRY(cairn_wallet_field_u64(w, g, "to_brand", &to));
+    CAIRN_TRY(cairn_wallet_field_str(w, g, "rate_num", &num));
+    CAIRN_TRY(cairn_wallet_field_str(w, g, "rate_den", &den));
+    const char *state =
+        json_is_true(json_object_get(g, "active"))    ? "active"
+        : json_is_true(json_object_get(g, "revoked")) ? "revoked"
+                                                      : "inactive";
+    printf("%s  brand %llu -> brand %llu  rate %s:%s  %s\n", id,
+           (unsigned long long)from, (unsigned long long)to, num, den, state);
+  }
+  return CAIRN_OK;
+}
+
+static const cairn_cmd_spec cairn_agreements_spec = {
+    "agreements", "",
+    "List the exchange agreements between brands and whether each is "
+    "active.",
+    NULL, 0, 0, 0};
+
+int cairn_cmd_agreements(cairn_wallet *w, int argc, char **argv) {
+  cairn_args a;
+  cairn_err err = cairn_wallet_parse(w, &cairn_agreements_spec, argc, argv, &a);
+  if (err == CAIRN_OK && !a.help) {
+    err = cairn_query_show(w, "/v1/agreements", "agreements",
+                           cairn_agreements_human);
+  }
   return cairn_wallet_exit(w, err);
 }

@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "cairn/secure.h"
 #include "cairn/wallet.h"
 
 typedef struct cairn_main_cmd {
@@ -35,10 +36,20 @@ static const cairn_main_cmd cairn_main_cmds[] = {
     {"issue", cairn_cmd_issue, "issue a brand's points to a member"},
     {"transfer", cairn_cmd_transfer, "move points to another member"},
     {"redeem", cairn_cmd_redeem, "spend points at a brand"},
+    {"policy", cairn_cmd_policy, "change a brand's asset policy (issuer)"},
+    {"hold", cairn_cmd_hold, "set points aside for an order"},
+    {"capture", cairn_cmd_capture, "take held points (the brand)"},
+    {"release", cairn_cmd_release, "return held points to the member"},
+    {"reverse", cairn_cmd_reverse, "claw back points of a returned purchase"},
+    {"agree", cairn_cmd_agree, "sign an exchange agreement between brands"},
+    {"revoke", cairn_cmd_revoke, "end an exchange agreement"},
+    {"settle", cairn_cmd_settle, "record a payment between brands"},
+    {"settlements", cairn_cmd_settlements, "what brands owe each other"},
+    {"agreements", cairn_cmd_agreements, "the exchange agreements"},
     {"coupon", NULL, "coupons: issue, transfer, redeem, list, show"},
     {"tx", cairn_cmd_tx, "show a transaction and its status"},
     {"status", cairn_cmd_status, "chain id, height, tip, mempool, brands"},
-    {"audit", cairn_cmd_audit, "verify a node's data directory from genesis"},
+    {"audit", cairn_cmd_audit, "verify the whole chain; what brands owe"},
     {"proof", cairn_cmd_proof, "inclusion proof of a committed transaction"},
     {"verify-proof", cairn_cmd_verify_proof,
      "check a proof offline against a trusted genesis or block hash"},
@@ -173,6 +184,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cairn: error: cannot initialise libsodium\n");
     return CAIRN_EXIT_FAILED;
   }
+  /* Key files and passphrases pass through jansson: wipe what it frees. */
+  cairn_secure_json_install();
   const char *node = getenv(CAIRN_WALLET_NODE_ENV);
   cairn_wallet w = {
       .node_url = node != NULL && node[0] != '\0' ? node

@@ -13,6 +13,11 @@
  *     signature and rules, the commit's signatures and stake - before
  *     committing it.
  * Both end in one atomic store commit (store.h).
+ *
+ * Applying a block checks the transaction signatures of a block of at least
+ * CAIRN_CHAIN_VERIFY_PARALLEL_MIN transactions on several threads before it
+ * runs the transactions in order on one; the outcome (including which error
+ * a bad block gets) is the same as checking them one by one.
  */
 #ifndef CAIRN_CHAIN_H
 #define CAIRN_CHAIN_H
@@ -35,6 +40,19 @@ CAIRN_MUST_CHECK cairn_err cairn_chain_open(cairn_chain **out,
                                             cairn_store *store,
                                             const cairn_genesis *g);
 void cairn_chain_close(cairn_chain *c);
+
+/* Signature checks of a block spread over at most this many threads. */
+#define CAIRN_CHAIN_VERIFY_THREADS_MAX 32
+/* Blocks with fewer transactions are checked on the calling thread: for
+ * them starting threads costs more than it saves. */
+#define CAIRN_CHAIN_VERIFY_PARALLEL_MIN 64
+
+/* How many threads cairn_chain_apply_block may use to check signatures:
+ * 0 (the default) means the number of online CPUs; 1 checks on the calling
+ * thread; larger values are capped at CAIRN_CHAIN_VERIFY_THREADS_MAX. */
+void cairn_chain_set_verify_threads(cairn_chain *c, unsigned threads);
+/* The number of threads that setting gives (>= 1). */
+unsigned cairn_chain_verify_threads(const cairn_chain *c);
 
 const cairn_genesis *cairn_chain_genesis(const cairn_chain *c);
 const uint8_t *cairn_chain_genesis_hash(const cairn_chain *c);

@@ -63,6 +63,23 @@
   X(COUPON_EXISTS,       116, "coupon_exists", "a coupon with this id already exists") \
   X(COUPON_NOT_TRANSFERABLE, 117, "coupon_not_transferable", "coupon is marked non-transferable") \
   X(DUPLICATE_TX,        118, "duplicate_tx", "transaction is already pending or committed") \
+  X(DUPLICATE_REF,       119, "duplicate_ref", "duplicate client reference: this transaction was already submitted") \
+  X(ISSUE_LIMIT_TX,      120, "issue_limit_tx", "amount exceeds the brand's maximum issue per transaction (its asset policy)") \
+  X(ISSUE_LIMIT_DAY,     121, "issue_limit_day", "issue would exceed the brand's maximum issue for this day (its asset policy)") \
+  X(HOLD_UNKNOWN,        122, "hold_unknown", "no open hold with this id (it was captured, released or timed out)") \
+  X(HOLD_AMOUNT,         123, "hold_amount", "capture amount exceeds the held amount") \
+  X(HOLD_ACTIVE,         124, "hold_active", "the hold has not timed out: before its timeout height only the brand can release it") \
+  X(HOLD_TIMEOUT,        125, "hold_timeout", "hold timeout height is already in the past") \
+  X(ISSUE_UNKNOWN,       126, "issue_unknown", "no ISSUE transaction with this id exists") \
+  X(REVERSE_EXCEEDS,     127, "reverse_exceeds", "reversal exceeds what the issue credited minus what was already reversed") \
+  X(AGREEMENT_UNKNOWN,   128, "agreement_unknown", "no exchange agreement with this id for these brands") \
+  X(AGREEMENT_REVOKED,   129, "agreement_revoked", "the agreement was revoked; agree on new terms instead") \
+  X(AGREEMENT_SIGNED,    130, "agreement_signed", "this brand already signed these terms") \
+  X(NOT_ACCEPTED,        131, "not_accepted", "this brand's points are not accepted by other brands (its asset policy)") \
+  X(AGREEMENT_INACTIVE,  132, "agreement_inactive", "the agreement is not active: it needs both brands' signatures and the current height inside its validity window") \
+  X(AGREEMENT_CAP,       133, "agreement_cap", "the amount would exceed the agreement's cap") \
+  X(RATE_TOO_SMALL,      134, "rate_too_small", "amount too small for this rate: it is worth 0 points at the partner brand") \
+  X(SETTLE_EXCEEDS,      135, "settle_exceeds", "settlement amount exceeds what the debtor brand owes") \
   X(BAD_HEIGHT,          150, "bad_height", "block height does not follow the chain tip") \
   X(BAD_PREV,            151, "bad_prev_hash", "block does not link to the previous block") \
   X(BAD_TX_ROOT,         152, "bad_tx_root", "block Merkle root does not match its transactions") \
@@ -86,7 +103,7 @@
   X(USAGE,               207, "usage", "invalid command-line usage")
 
 typedef enum cairn_err {
-#define CAIRN_ERR_ENUM_(name, value, short_name, message) CAIRN_ERR_##name = value,
+#define CAIRN_ERR_ENUM_(name, value, short_name, message) CAIRN_ERR_##name = (value),
   CAIRN_ERRORS(CAIRN_ERR_ENUM_)
 #undef CAIRN_ERR_ENUM_
 } cairn_err;

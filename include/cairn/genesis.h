@@ -8,10 +8,16 @@
  * duplicate names, unsorted ids and bad keys are errors.
  *
  *   version u8 (=1) | chain_id var8 | time_ms u64
- *   | u16 n_brands | n * (id u32 | name var8 | issuer [32] | flags u8)
+ *   | u16 n_brands | n * (id u32 | name var8 | issuer [32] | flags u8
+ *                        | expiry_mode u8 | expiry_blocks u64
+ *                        | max_issue_per_tx u64 | max_issue_per_day u64)
  *   | u16 n_validators | n * (pubkey [32] | power u64 | name var8)
  *
- * Brand flags: bit 0 = points transferable between members; other bits 0.
+ * Brand flags: bit 0 = points transferable between members; bit 1 = other
+ * brands may NOT accept these points (so all-zero is the open default);
+ * other bits 0. The rest of a brand's asset policy (expiry, fraud limits)
+ * follows the flags; all zero means no expiry and no limits. The issuer can
+ * replace the policy later with a POLICY transaction (state.h).
  * Brands ascend strictly by id (ids >= 1); validators ascend by pubkey.
  */
 #ifndef CAIRN_GENESIS_H
@@ -29,7 +35,37 @@
 
 #define CAIRN_GENESIS_VERSION 1
 #define CAIRN_BRAND_FLAG_TRANSFERABLE 0x01u
-#define CAIRN_BRAND_FLAGS_KNOWN 0x01u
+#define CAIRN_BRAND_FLAG_NO_PARTNERS 0x02u
+#define CAIRN_BRAND_FLAGS_KNOWN 0x03u
+
+/* How a brand's issued points expire. Periods are counted in blocks, never
+ * in wall-clock time, so every node agrees; "30 days" is an operator's
+ * convention through the block interval (30 days at 1 s blocks = 2,592,000
+ * blocks). */
+typedef enum cairn_expiry_mode {
+  CAIRN_EXPIRY_NONE = 0,    /* points never expire */
+  CAIRN_EXPIRY_FIXED = 1,   /* a credit at height h expires after h + N */
+  CAIRN_EXPIRY_ROLLING = 2  /* all of a member's points of the brand expire
+                               N blocks after the member's last activity */
+} cairn_expiry_mode;
+#define CAIRN_EXPIRY_MODE_MAX 2
+
+/* The asset policy besides the flags. expiry_blocks is >= 1 for FIXED and
+ * ROLLING and 0 for NONE. A limit of 0 means no limit. A day is
+ * block time_ms / 86,400,000 (UTC days of the block clock). */
+typedef struct cairn_brand_policy {
+  uint8_t expiry_mode; /* cairn_expiry_mode */
+  uint64_t expiry_blocks;
+  uint64_t max_issue_per_tx;
+  uint64_t max_issue_per_day;
+} cairn_brand_policy;
+
+#define CAIRN_DAY_MS 86400000ull
+
+/* CAIRN_OK when the policy fields are consistent (mode known; period >= 1
+ * exactly when the mode is not NONE), else CAIRN_ERR_RANGE. */
+CAIRN_MUST_CHECK cairn_err cairn_brand_policy_check(
+    const cairn_brand_policy *p);
 
 typedef struct cairn_brand {
   uint32_t id;
@@ -37,6 +73,7 @@ typedef struct cairn_brand {
   char name[CAIRN_NAME_BYTES_MAX + 1]; /* NUL-terminated, [a-z0-9-] */
   uint8_t issuer[CAIRN_PUBKEY_BYTES];
   uint8_t flags;
+  cairn_brand_policy policy;
 } cairn_brand;
 
 typedef struct cairn_genesis {
@@ -52,7 +89,7 @@ typedef struct cairn_genesis {
 /* Largest canonical genesis. */
 #define CAIRN_GENESIS_BYTES_MAX                                                \
   (1 + 1 + CAIRN_CHAIN_ID_BYTES_MAX + 8 + 2 +                                  \
-   CAIRN_BRANDS_MAX * (4 + 1 + CAIRN_NAME_BYTES_MAX + 32 + 1) + 2 +           \
+   CAIRN_BRANDS_MAX * (4 + 1 + CAIRN_NAME_BYTES_MAX + 32 + 1 + 25) + 2 +      \
    CAIRN_VALIDATORS_MAX * (32 + 8 + 1 + CAIRN_NAME_BYTES_MAX))
 
 CAIRN_MUST_CHECK cairn_err cairn_genesis_encode(uint8_t *buf, size_t cap,

@@ -32,7 +32,29 @@ json_t *cairn_json_commit(const cairn_commit *c);
 /* status is "active", "redeemed" or "expired" (expired when tip_height >
  * expiry_height and not redeemed). */
 json_t *cairn_json_coupon(const cairn_coupon *c, uint64_t tip_height);
+/* {"id", "name", "issuer", "transferable", "policy": {policy}} - the shape
+ * genesis JSON accepts back. */
 json_t *cairn_json_brand(const cairn_brand *b);
+/* {"expiry": "none"|"fixed"|"rolling", "expiry_blocks", "max_issue_per_tx",
+ *  "max_issue_per_day" (decimal strings, "0" = no limit),
+ *  "accept_by_partners"}. */
+json_t *cairn_json_policy(uint8_t flags, const cairn_brand_policy *p);
+/* {"id", "brand", "member", "amount", "timeout_height",
+ *  "points_expiry_height" (0: the held points never expire)}. */
+json_t *cairn_json_hold(const cairn_hold *h);
+/* {"id", "from_brand", "to_brand", "rate_num", "rate_den",
+ *  "valid_from_height", "valid_until_height", "cap", "signed_by_from",
+ *  "signed_by_to", "revoked", "redeemed", "active"}; active at tip_height
+ *  + 1 (the next block). */
+json_t *cairn_json_agreement(const cairn_agreement *a, uint64_t tip_height);
+/* "none", "fixed", "rolling" or "unknown". */
+const char *cairn_json_expiry_mode_name(uint8_t mode);
+/* {"brand", "issued", "redeemed_home", "redeemed_partner", "expired",
+ *  "reversed", "held", "outstanding"}; amounts as decimal strings,
+ * outstanding = issued minus every outflow (the brand's liability, equal to
+ * its balances plus held by conservation; "0" if the record is
+ * inconsistent rather than wrapping). */
+json_t *cairn_json_brand_stats(uint32_t brand, const cairn_brand_stats *s);
 
 /* Parse a u64 given as a decimal string (canonical: no sign, no leading
  * zeros, no spaces) or as a non-negative JSON integer. CAIRN_ERR_RANGE /

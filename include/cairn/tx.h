@@ -3,7 +3,8 @@
  *
  * A transaction is
  *     version u8 (=1) | type u8 | chain_id var8 | sender [32]
- *     | sequence u64 | expiry_height u64 | payload (by type) | sig [64]
+ *     | sequence u64 | expiry_height u64 | client_ref var8(32)
+ *     | payload (by type) | sig [64]
  * and is signed by the sender (BIP-340) over
  *     tagged_hash("cairn/tx-sig", every byte before sig).
  * Its id is tagged_hash("cairn/txid", all bytes including sig). The coupon
@@ -23,11 +24,17 @@
 #include <stdint.h>
 
 #include "cairn/error.h"
+#include "cairn/genesis.h"
 #include "cairn/hash.h"
 #include "cairn/limits.h"
 #include "cairn/sig.h"
 
 #define CAIRN_TX_VERSION 1
+
+/* CONSENSUS. A client reference (idempotency key) names one attempt of a
+ * point-of-sale operation, e.g. "till-4/receipt-88172"; 32 bytes hold a
+ * UUID in text or a hash prefix, and keep the duplicate index small. */
+#define CAIRN_TX_CLIENT_REF_BYTES_MAX 32
 
 typedef enum cairn_tx_type {
   CAIRN_TX_ISSUE = 1,
@@ -35,10 +42,22 @@ typedef enum cairn_tx_type {
   CAIRN_TX_REDEEM = 3,
   CAIRN_TX_COUPON_ISSUE = 4,
   CAIRN_TX_COUPON_TRANSFER = 5,
-  CAIRN_TX_COUPON_REDEEM = 6
+  CAIRN_TX_COUPON_REDEEM = 6,
+  CAIRN_TX_POLICY = 7,
+  CAIRN_TX_HOLD = 8,
+  CAIRN_TX_CAPTURE = 9,
+  CAIRN_TX_RELEASE = 10,
+  CAIRN_TX_REVERSE = 11,
+  CAIRN_TX_AGREE = 12,
+  CAIRN_TX_REVOKE = 13,
+  CAIRN_TX_REDEEM_AT = 14,
+  CAIRN_TX_SETTLE = 15
 } cairn_tx_type;
 #define CAIRN_TX_TYPE_MIN 1
-#define CAIRN_TX_TYPE_MAX 6
+#define CAIRN_TX_TYPE_MAX 15
+
+/* The tag of agreement ids (state.h): tagged_hash(this, the terms). */
+#define CAIRN_TAG_AGREEMENT "cairn/agreement"
 
 typedef enum cairn_coupon_kind {
   CAIRN_COUPON_AMOUNT = 1,  /* value: a face value in the brand's minor
@@ -85,6 +104,91 @@ typedef struct cairn_tx_coupon_redeem {
   uint8_t ref[CAIRN_REF_BYTES_MAX];
 } cairn_tx_coupon_redeem;
 
+/* POLICY: the brand's issuer replaces the brand's asset policy: flags
+ * (CAIRN_BRAND_FLAG_*: transferable, no partners) and the rest (expiry,
+ * fraud limits; genesis.h). */
+typedef struct cairn_tx_policy {
+  uint32_t brand;
+  uint8_t flags;
+  cairn_brand_policy policy;
+} cairn_tx_policy;
+
+/* HOLD: the member (sender) sets `amount` of `brand` points aside for an
+ * order at that brand until the brand captures or releases them, or until
+ * the hold times out (after timeout_height). Its id is the txid. */
+typedef struct cairn_tx_hold {
+  uint32_t brand;
+  uint64_t amount;
+  uint64_t timeout_height; /* last height at which it can be captured */
+  uint8_t ref_len;
+  uint8_t ref[CAIRN_REF_BYTES_MAX];
+} cairn_tx_hold;
+
+/* CAPTURE: the brand's issuer takes `amount` (<= held) of hold `hold`;
+ * the rest goes back to the member. */
+typedef struct cairn_tx_capture {
+  uint8_t hold[CAIRN_HASH_BYTES];
+  uint64_t amount;
+} cairn_tx_capture;
+
+/* RELEASE: the hold's points go back to the member. */
+typedef struct cairn_tx_release {
+  uint8_t hold[CAIRN_HASH_BYTES];
+} cairn_tx_release;
+
+/* REVERSE: the brand's issuer claws back up to `amount` of the points that
+ * ISSUE `issue` credited (a returned purchase); `ref` names the return. */
+typedef struct cairn_tx_reverse {
+  uint8_t issue[CAIRN_HASH_BYTES];
+  uint64_t amount;
+  uint8_t ref_len;
+  uint8_t ref[CAIRN_REF_BYTES_MAX];
+} cairn_tx_reverse;
+
+/* The terms of an exchange agreement: brand `to` accepts brand `from`'s
+ * points; `amount` from-points are worth floor(amount * rate_num /
+ * rate_den) to-points (100 A = 80 B is rate 80/100). */
+typedef struct cairn_agreement_terms {
+  uint32_t from_brand; /* A: whose points are redeemed */
+  uint32_t to_brand;   /* B: where they are redeemed */
+  uint64_t rate_num;   /* >= 1 */
+  uint64_t rate_den;   /* >= 1 */
+  uint64_t valid_from_height;
+  uint64_t valid_until_height; /* 0 = open-ended, else >= valid_from */
+  uint64_t cap;                /* most A points redeemed under it; 0 = none */
+} cairn_agreement_terms;
+
+/* AGREE: one side (A's or B's issuer) signs the terms. */
+typedef struct cairn_tx_agree {
+  cairn_agreement_terms terms;
+} cairn_tx_agree;
+
+/* REVOKE: either side ends the agreement for good. */
+typedef struct cairn_tx_revoke {
+  uint8_t agreement[CAIRN_HASH_BYTES];
+} cairn_tx_revoke;
+
+/* REDEEM_AT: the member redeems `amount` of from_brand's points at
+ * at_brand under `agreement`. */
+typedef struct cairn_tx_redeem_at {
+  uint32_t from_brand;
+  uint32_t at_brand;
+  uint8_t agreement[CAIRN_HASH_BYTES];
+  uint64_t amount; /* in from_brand points */
+  uint8_t ref_len;
+  uint8_t ref[CAIRN_REF_BYTES_MAX];
+} cairn_tx_redeem_at;
+
+/* SETTLE: the creditor brand's issuer records that the debtor brand paid
+ * `amount` (in creditor points) of what it owes. */
+typedef struct cairn_tx_settle {
+  uint32_t debtor_brand;
+  uint32_t creditor_brand;
+  uint64_t amount;
+  uint8_t ref_len;
+  uint8_t ref[CAIRN_REF_BYTES_MAX];
+} cairn_tx_settle;
+
 typedef struct cairn_tx {
   uint8_t version;
   uint8_t type; /* cairn_tx_type */
@@ -93,6 +197,10 @@ typedef struct cairn_tx {
   uint8_t sender[CAIRN_PUBKEY_BYTES];
   uint64_t sequence;      /* first transaction of an account is 1 */
   uint64_t expiry_height; /* valid in blocks with height <= this */
+  /* Idempotency key: empty, or unique per sender (a second transaction of
+   * the same sender with the same non-empty reference is a duplicate). */
+  uint8_t client_ref_len;
+  uint8_t client_ref[CAIRN_TX_CLIENT_REF_BYTES_MAX];
   union {
     cairn_tx_credit issue;
     cairn_tx_credit transfer;
@@ -100,6 +208,15 @@ typedef struct cairn_tx {
     cairn_tx_coupon_issue coupon_issue;
     cairn_tx_coupon_transfer coupon_transfer;
     cairn_tx_coupon_redeem coupon_redeem;
+    cairn_tx_policy policy;
+    cairn_tx_hold hold;
+    cairn_tx_capture capture;
+    cairn_tx_release release;
+    cairn_tx_reverse reverse;
+    cairn_tx_agree agree;
+    cairn_tx_revoke revoke;
+    cairn_tx_redeem_at redeem_at;
+    cairn_tx_settle settle;
   } u;
   uint8_t sig[CAIRN_SIG_BYTES];
 } cairn_tx;
@@ -133,6 +250,12 @@ void cairn_tx_id_bytes(uint8_t out[CAIRN_HASH_BYTES], const uint8_t *buf,
                        size_t len);
 CAIRN_MUST_CHECK cairn_err cairn_tx_id(uint8_t out[CAIRN_HASH_BYTES],
                                        const cairn_tx *tx);
+
+/* The id of an agreement: tagged_hash("cairn/agreement", from u32 | to u32
+ * | rate_num u64 | rate_den u64 | valid_from u64 | valid_until u64
+ * | cap u64). */
+void cairn_agreement_id(uint8_t out[CAIRN_HASH_BYTES],
+                        const cairn_agreement_terms *t);
 
 /* "issue", "transfer", ... or "unknown". */
 const char *cairn_tx_type_name(uint8_t type);
