@@ -1,547 +1,965 @@
 /*
- * audit.c - replay a node's data directory from genesis and compare.
+ * audit.c - the auditor: replay a chain from its sources and judge it.
  *
  * A ledger is only as trustworthy as the ability of an outsider to check
- * it. The node stores every block with its commit; the state tables are a
- * cache that the node derives from them. The auditor therefore ignores the
- * node's derived data at first: it takes the genesis and the blocks, and
- * rebuilds everything in a scratch store with the same code path a peer
- * uses to accept a block (cairn_chain_apply_block), which re-verifies each
- * link, Merkle root, signature, rule, state hash and commit. Only then does
- * it look at the node's derived data and demand that it be identical:
- *   - the tip (height, block hash, state hash), and
- *   - every record of every state table and of the block and transaction
- *     indexes, compared record by record.
- * A doctored balance, a deleted block or a flipped byte in a stored
- * transaction each surface as a specific height or table and key.
+ * it. Nodes store every block with its commit; everything else they hold is
+ * derived. The auditor therefore takes only the genesis and the blocks from
+ * each source and rebuilds everything in a replica of its own, through the
+ * same code path a peer uses to accept a block (cairn_chain_apply_block),
+ * which re-verifies each link, Merkle root, commit, signature, rule and
+ * state hash. Only then does it look at what the source claims - its tip,
+ * and for a data directory every derived record (audit_datadir.c) - and
+ * demand that it be identical, and only then does it finish the report of
+ * what every brand owes, whose cross-checks are part of the verdict.
  *
- * Consistency while the node runs: the source store is opened read-only
- * and everything is read inside one LMDB read transaction, which sees one
- * committed snapshot no matter what the node commits meanwhile.
+ * One engine serves every mode. Each source gets a *lane*: the source, the
+ * genesis it serves, the tip it claims, and a replica store with a chain on
+ * it. Lanes advance in lockstep, one height at a time, so that when two
+ * sources disagree the first height where they do is found without
+ * replaying either further; at every height the block hashes of all lanes
+ * that have it must be equal. A lane starts from what its replica already
+ * holds: nothing for a scratch replica (one-shot audits), the last verified
+ * block for a persistent one (continuous audits).
  *
- * Comparing two tables with only a callback-driven scan needs no extra
- * memory if each side is scanned once and every key is looked up on the
- * other side: the first pass (stored -> replay) finds changed or extra
- * stored records, the second (replay -> stored) finds missing ones, and the
- * smaller of the two first keys is the first difference in key order.
- * That costs two lookups per record, O(n log n), and bounded memory.
+ * A persistent replica is only trusted together with the checkpoint: it
+ * must hold the checkpoint's block and state hash at the checkpoint's
+ * height, or it is discarded and rebuilt from genesis. Before anything new
+ * is verified, each source must still hold the checkpoint's block and the
+ * replica's last block at their heights (else history was rewritten), and
+ * its tip must not be below them (else it is behind, or truncated). Those
+ * are alarms, not failures: nothing the source says can be verified
+ * against a history it no longer has, and the checkpoint is left as it was
+ * so the next run raises the same alarm.
  *
- * Brand totals (outstanding points per brand) are summed from the verified
- * balances table, so they are totals the auditor can vouch for.
+ * The checkpoint only ever names a block that every lane has verified and
+ * every source agrees on: the lowest lane height. It is handed to the
+ * caller (who writes it atomically) after the replicas have been flushed to
+ * disk, every CAIRN_AUDIT_CHECKPOINT_EVERY blocks and at the end of a run,
+ * also when a bad block stops the run - the blocks before it were good.
+ *
+ * What the run found is recorded once: the first finding (a bad block, a
+ * differing record, a report that does not add up) or alarm wins, and the
+ * run stops. Errors that say nothing about the data (out of memory, a
+ * source that cannot be reached, a replica that cannot be written) are
+ * returned instead, with no verdict.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _XOPEN_SOURCE 700
 
 #include "cairn/audit.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cairn/block.h"
 #include "cairn/chain.h"
 #include "cairn/encoding.h"
 #include "cairn/genesis.h"
-#include "cairn/state.h"
-#include "cairn/store.h"
 
-#define CAIRN_AUDIT_META_GENESIS "genesis"
-/* Bytes of a differing value shown in a report (the rest is elided). */
-#define CAIRN_AUDIT_SHOW_BYTES 96
-/* Nesting of the scratch directory that is removed (LMDB uses one level). */
-#define CAIRN_AUDIT_RM_FDS 8
+#define AUDIT_HEX (2 * CAIRN_HASH_BYTES + 1)
+#define AUDIT_MSG_BYTES 1024
 
-/* An empty scan prefix. A non-NULL pointer even with length 0, because a
- * NULL reaching memcmp is undefined behaviour even for 0 bytes. */
-static const uint8_t cairn_audit_all[1] = {0};
+/* One source and its replica. */
+typedef struct audit_lane {
+  cairn_audit_source *src;
+  cairn_genesis *genesis;
+  bool have_genesis; /* genesis and genesis_hash are the source's */
+  uint8_t genesis_hash[CAIRN_HASH_BYTES];
+  cairn_audit_tip tip; /* what the source claims */
+  char dir[PATH_MAX];
+  bool scratch; /* a temporary replica, removed at the end */
+  cairn_store *store;
+  cairn_chain *chain;
+  uint64_t verified;       /* the replica's height */
+  uint64_t start_verified; /* ... when the run began */
+} audit_lane;
 
-/* Tables compared after the replay, in this order. */
-static const cairn_table cairn_audit_tables[] = {
-    CAIRN_T_BALANCES,   CAIRN_T_SEQUENCES,   CAIRN_T_COUPONS,
-    CAIRN_T_COUPON_OWNER, CAIRN_T_BRANDS,    CAIRN_T_VALIDATORS,
-    CAIRN_T_BLOCK_INDEX, CAIRN_T_TX_INDEX};
-
-typedef struct cairn_audit_run {
-  const char *dir;
-  cairn_audit_report *out;
+typedef struct audit_engine {
+  const cairn_audit_config *cfg;
+  cairn_audit_result *out;
   char *why;
   size_t why_cap;
-  cairn_store *src;
-  cairn_rtxn *src_r;
-  cairn_tip src_tip;
-  cairn_genesis *genesis;
-  char scratch[PATH_MAX];
-  cairn_store *dst;
-  cairn_chain *chain;
-  cairn_slice *txs; /* CAIRN_BLOCK_TXS_MAX, for counting transactions */
-} cairn_audit_run;
+  bool done; /* a finding or an alarm has been recorded */
+  size_t n;
+  audit_lane lanes[CAIRN_AUDIT_SOURCES_MAX];
+  cairn_report *report;
+  bool own_report;
+  cairn_slice *txs;     /* CAIRN_BLOCK_TXS_MAX entries */
+  cairn_commit *commit; /* decoding scratch */
+  cairn_valset *valset; /* the set in force for the block being applied */
+  uint64_t start_ms;
+  uint64_t since_checkpoint;
+} audit_engine;
 
-static void cairn_audit_why(char *why, size_t why_cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Stop a step when it recorded a verdict. */
+#define AUDIT_STEP(e, expr)                                                    \
+  do {                                                                         \
+    CAIRN_TRY(expr);                                                           \
+    if ((e)->done) return CAIRN_OK;                                            \
+  } while (0)
 
-static void cairn_audit_why(char *why, size_t why_cap, const char *fmt, ...) {
-  if (why == NULL || why_cap == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(why, why_cap, fmt, ap);
-  va_end(ap);
-}
+/* Names of the tables, as the store names its databases. */
+static const char *const audit_table_names[] = {
+    [CAIRN_T_BALANCES] = "balances",
+    [CAIRN_T_SEQUENCES] = "sequences",
+    [CAIRN_T_COUPONS] = "coupons",
+    [CAIRN_T_COUPON_OWNER] = "coupon_owner",
+    [CAIRN_T_BRANDS] = "brands",
+    [CAIRN_T_VALIDATORS] = "validators",
+    [CAIRN_T_CLIENT_REFS] = "client_refs",
+    [CAIRN_T_BRAND_STATS] = "brand_stats",
+    [CAIRN_T_HOLDS] = "holds",
+    [CAIRN_T_HOLD_TIMEOUTS] = "hold_timeouts",
+    [CAIRN_T_ISSUES] = "issues",
+    [CAIRN_T_AGREEMENTS] = "agreements",
+    [CAIRN_T_SETTLEMENTS] = "settlements",
+    [CAIRN_T_LOTS] = "lots",
+    [CAIRN_T_LOT_EXPIRY] = "lot_expiry",
+    [CAIRN_T_META] = "meta",
+    [CAIRN_T_BLOCKS] = "blocks",
+    [CAIRN_T_COMMITS] = "commits",
+    [CAIRN_T_BLOCK_INDEX] = "block_index",
+    [CAIRN_T_TX_INDEX] = "tx_index"};
+
+_Static_assert(CAIRN_STATE_TABLE_MAX < CAIRN_T_META,
+               "state tables come before the chain tables");
 
 const char *cairn_audit_table_name(cairn_table t) {
-  switch (t) {
-  case CAIRN_T_BALANCES: return "balances";
-  case CAIRN_T_SEQUENCES: return "sequences";
-  case CAIRN_T_COUPONS: return "coupons";
-  case CAIRN_T_COUPON_OWNER: return "coupon_owner";
-  case CAIRN_T_BRANDS: return "brands";
-  case CAIRN_T_VALIDATORS: return "validators";
-  case CAIRN_T_META: return "meta";
-  case CAIRN_T_BLOCKS: return "blocks";
-  case CAIRN_T_COMMITS: return "commits";
-  case CAIRN_T_BLOCK_INDEX: return "block_index";
-  case CAIRN_T_TX_INDEX: return "tx_index";
-  }
-  return "unknown";
+  size_t n = sizeof audit_table_names / sizeof audit_table_names[0];
+  if ((size_t)t >= n || audit_table_names[t] == NULL) return "unknown";
+  return audit_table_names[t];
 }
 
-static uint64_t cairn_audit_now_ms(void) {
+/* ---- small helpers ---- */
+
+__attribute__((format(printf, 4, 5))) static cairn_err
+audit_say(char *why, size_t why_cap, cairn_err err, const char *fmt, ...) {
+  if (why != NULL && why_cap > 0) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, why_cap, fmt, ap);
+    va_end(ap);
+  }
+  return err;
+}
+
+static void audit_hex(char out[AUDIT_HEX], const uint8_t h[32]) {
+  cairn_hex_encode(out, AUDIT_HEX, h, CAIRN_HASH_BYTES);
+}
+
+static uint64_t audit_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Errors that say the audit could not run (no verdict on the data). */
-static bool cairn_audit_is_local_failure(cairn_err err) {
+/* A source could not be read: no verdict on its data. */
+static bool audit_source_local(cairn_err err) {
+  return err == CAIRN_ERR_NOMEM || err == CAIRN_ERR_IO ||
+         err == CAIRN_ERR_ARG || err == CAIRN_ERR_STORE ||
+         err == CAIRN_ERR_MAP_FULL || err == CAIRN_ERR_INTERNAL ||
+         err == CAIRN_ERR_NETWORK || err == CAIRN_ERR_TIMEOUT ||
+         err == CAIRN_ERR_HTTP;
+}
+
+/* The replica (our own store) failed, not the block. */
+static bool audit_replica_local(cairn_err err) {
   return err == CAIRN_ERR_NOMEM || err == CAIRN_ERR_IO ||
          err == CAIRN_ERR_STORE || err == CAIRN_ERR_MAP_FULL ||
-         err == CAIRN_ERR_INTERNAL;
+         err == CAIRN_ERR_INTERNAL || err == CAIRN_ERR_CORRUPT;
 }
 
-/* Record a discrepancy: the audit ran, the data failed. */
-static void cairn_audit_fail(cairn_audit_run *run, cairn_err failure,
-                             uint64_t height, cairn_table table) {
-  if (cairn_audit_is_local_failure(failure)) return;
-  run->out->ok = false;
-  run->out->failure = failure;
-  run->out->failed_height = height;
-  run->out->failed_table = table;
+/* Record a finding about lane i's data (the first one wins). */
+__attribute__((format(printf, 6, 7))) static void
+audit_finding(audit_engine *e, size_t i, cairn_err err, uint64_t height,
+              cairn_table table, const char *fmt, ...) {
+  if (e->done) return;
+  e->done = true;
+  cairn_audit_result *out = e->out;
+  out->ok = false;
+  out->failure = err;
+  out->failed_height = height;
+  out->failed_table = table;
+  out->failed_source = i;
+  char msg[AUDIT_MSG_BYTES];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (e->n > 1)
+    (void)audit_say(e->why, e->why_cap, err, "%s (%s)", msg,
+                    e->lanes[i].src->name);
+  else
+    (void)audit_say(e->why, e->why_cap, err, "%s", msg);
 }
 
-/* ---- opening the source ---- */
+/* Record an alarm; why is the whole sentence after "ALARM: ". */
+__attribute__((format(printf, 8, 9))) static void
+audit_alarm(audit_engine *e, cairn_audit_alarm kind, size_t i, size_t other,
+            uint64_t height, const uint8_t expected[32],
+            const uint8_t found[32], const char *fmt, ...) {
+  if (e->done) return;
+  e->done = true;
+  cairn_audit_result *out = e->out;
+  out->ok = false;
+  out->alarm = kind;
+  out->alarm_source = i;
+  out->alarm_other = other;
+  out->alarm_height = height;
+  memcpy(out->alarm_expected, expected, CAIRN_HASH_BYTES);
+  memcpy(out->alarm_found, found, CAIRN_HASH_BYTES);
+  char msg[AUDIT_MSG_BYTES];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  (void)audit_say(e->why, e->why_cap, CAIRN_OK, "ALARM: %s", msg);
+}
 
-static cairn_err cairn_audit_open_source(cairn_audit_run *run) {
-  cairn_store_opts opts = {.read_only = true};
-  cairn_err err = cairn_store_open(&run->src, run->dir, &opts);
-  if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "cannot open a Cairn store in %s: "
-                    "%s", run->dir, cairn_strerror(err));
-    return err;
+/* Strip a leading "block N: " from the chain's sentence: the finding
+ * names the height itself. */
+static const char *audit_strip_height(const char *s, uint64_t h) {
+  char prefix[48];
+  snprintf(prefix, sizeof prefix, "block %llu: ", (unsigned long long)h);
+  size_t n = strlen(prefix);
+  return strncmp(s, prefix, n) == 0 ? s + n : s;
+}
+
+/* Hash of a block's header, from its bytes. */
+static cairn_err audit_block_hash(audit_engine *e, const uint8_t *block,
+                                  size_t len, cairn_block_header *h,
+                                  uint8_t hash[32]) {
+  CAIRN_TRY(cairn_block_decode(h, e->txs, CAIRN_BLOCK_TXS_MAX, block, len));
+  return cairn_block_hash(hash, h);
+}
+
+/* ---- replicas ---- */
+
+/* Choose (and create) lane i's replica directory. */
+static cairn_err audit_replica_path(audit_engine *e, size_t i) {
+  audit_lane *l = &e->lanes[i];
+  const char *base = e->cfg->replica_dir;
+  int n;
+  if (base == NULL) {
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0') tmp = "/tmp";
+    n = snprintf(l->dir, sizeof l->dir, "%s/cairn-audit-XXXXXX", tmp);
+    if (n < 0 || (size_t)n >= sizeof l->dir || mkdtemp(l->dir) == NULL) {
+      l->dir[0] = '\0';
+      return audit_say(e->why, e->why_cap, CAIRN_ERR_IO, "cannot create a "
+                       "scratch directory under %s: %s", tmp,
+                       strerror(errno));
+    }
+    l->scratch = true;
+    return CAIRN_OK;
   }
-  err = cairn_store_read_begin(run->src, &run->src_r);
-  if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "cannot read the store in %s: %s",
-                    run->dir, cairn_strerror(err));
-    return err;
-  }
-  err = cairn_store_tip(run->src_r, &run->src_tip);
-  if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "the store in %s has no tip: %s",
-                    run->dir, cairn_strerror(err));
-    return err;
-  }
-  const uint8_t *g = NULL;
-  size_t glen = 0;
-  err = cairn_store_get(run->src_r, CAIRN_T_META,
-                        (const uint8_t *)CAIRN_AUDIT_META_GENESIS,
-                        strlen(CAIRN_AUDIT_META_GENESIS), &g, &glen);
-  if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "the store in %s has no genesis: "
-                    "%s", run->dir, cairn_strerror(err));
-    return err;
-  }
-  run->genesis = malloc(sizeof *run->genesis);
-  if (run->genesis == NULL) return CAIRN_ERR_NOMEM;
-  err = cairn_genesis_decode(run->genesis, g, glen);
-  if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "the stored genesis does not "
-                    "decode: %s", cairn_strerror(err));
-    return CAIRN_ERR_CORRUPT;
-  }
+  n = i == 0 ? snprintf(l->dir, sizeof l->dir, "%s", base)
+             : snprintf(l->dir, sizeof l->dir, "%s-%zu", base, i);
+  if (n < 0 || (size_t)n >= sizeof l->dir)
+    return audit_say(e->why, e->why_cap, CAIRN_ERR_IO, "the replica path "
+                     "%s is too long", base);
+  if (mkdir(l->dir, 0700) != 0 && errno != EEXIST)
+    return audit_say(e->why, e->why_cap, CAIRN_ERR_IO, "cannot create the "
+                     "replica directory %s: %s", l->dir, strerror(errno));
   return CAIRN_OK;
 }
 
-/* ---- the scratch chain ---- */
+static void audit_replica_close(audit_lane *l) {
+  if (l->chain != NULL) cairn_chain_close(l->chain);
+  if (l->store != NULL) cairn_store_close(l->store);
+  l->chain = NULL;
+  l->store = NULL;
+}
 
-static cairn_err cairn_audit_open_scratch(cairn_audit_run *run) {
-  const char *tmp = getenv("TMPDIR");
-  if (tmp == NULL || tmp[0] == '\0') tmp = "/tmp";
-  int n = snprintf(run->scratch, sizeof run->scratch, "%s/cairn-audit-XXXXXX",
-                   tmp);
-  if (n < 0 || (size_t)n >= sizeof run->scratch ||
-      mkdtemp(run->scratch) == NULL) {
-    cairn_audit_why(run->why, run->why_cap, "cannot create a scratch "
-                    "directory under %s: %s", tmp, strerror(errno));
-    run->scratch[0] = '\0';
-    return CAIRN_ERR_IO;
+/* Remove the two files LMDB keeps in a replica directory - nothing else,
+ * whatever the directory is - and a scratch directory itself. */
+static void audit_replica_remove(audit_lane *l) {
+  static const char *const files[] = {"data.mdb", "lock.mdb"};
+  char p[PATH_MAX + 16];
+  if (l->dir[0] == '\0') return;
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    snprintf(p, sizeof p, "%s/%s", l->dir, files[i]);
+    (void)unlink(p);
   }
+  if (l->scratch) (void)rmdir(l->dir);
+}
+
+static cairn_err audit_replica_open_once(audit_engine *e, audit_lane *l) {
   cairn_store_opts opts = {.no_sync = true};
-  cairn_err err = cairn_store_open(&run->dst, run->scratch, &opts);
-  if (err == CAIRN_OK) err = cairn_chain_open(&run->chain, run->dst,
-                                              run->genesis);
+  cairn_err err = cairn_store_open(&l->store, l->dir, &opts);
+  if (err == CAIRN_OK)
+    err = cairn_chain_open(&l->chain, l->store, l->genesis);
   if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "cannot create the replay chain "
-                    "in %s: %s", run->scratch, cairn_strerror(err));
+    audit_replica_close(l);
     return err;
   }
-  run->txs = malloc(sizeof *run->txs * CAIRN_BLOCK_TXS_MAX);
-  return run->txs == NULL ? CAIRN_ERR_NOMEM : CAIRN_OK;
+  cairn_chain_set_verify_threads(l->chain, e->cfg->verify_threads);
+  return CAIRN_OK;
 }
 
-static int cairn_audit_rm_one(const char *path, const struct stat *st,
-                              int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path) == 0 ? 0 : -1;
+/* Open lane i's replica; a kept replica of another chain, or one that
+ * cannot be read, is discarded and started afresh. */
+static cairn_err audit_replica_open(audit_engine *e, size_t i) {
+  audit_lane *l = &e->lanes[i];
+  cairn_err err = audit_replica_open_once(e, l);
+  if (!l->scratch &&
+      (err == CAIRN_ERR_GENESIS_MISMATCH || err == CAIRN_ERR_CORRUPT)) {
+    audit_replica_remove(l);
+    err = audit_replica_open_once(e, l);
+  }
+  if (err != CAIRN_OK)
+    return audit_say(e->why, e->why_cap, err, "cannot open the replica in "
+                     "%s: %s", l->dir, cairn_strerror(err));
+  return CAIRN_OK;
 }
 
-static void cairn_audit_close(cairn_audit_run *run) {
-  if (run->chain != NULL) cairn_chain_close(run->chain);
-  if (run->dst != NULL) cairn_store_close(run->dst);
-  if (run->scratch[0] != '\0') {
-    /* Best effort: a leftover scratch directory wastes space, no more. */
-    (void)nftw(run->scratch, cairn_audit_rm_one, CAIRN_AUDIT_RM_FDS,
-               FTW_DEPTH | FTW_PHYS);
+/* The block hash at height h (<= the replica's tip) of lane l's replica,
+ * and the state hash after that block. */
+static cairn_err audit_replica_at(audit_engine *e, audit_lane *l, uint64_t h,
+                                  uint8_t hash[32], uint8_t state[32]) {
+  cairn_tip tip;
+  cairn_chain_tip(l->chain, &tip);
+  assert(h <= tip.height);
+  if (h == tip.height) {
+    memcpy(hash, tip.hash, CAIRN_HASH_BYTES);
+    memcpy(state, tip.app_hash, CAIRN_HASH_BYTES);
+    return CAIRN_OK;
   }
-  if (run->src_r != NULL) cairn_store_read_end(run->src_r);
-  if (run->src != NULL) cairn_store_close(run->src);
-  free(run->genesis);
-  free(run->txs);
-}
-
-/* ---- replay ---- */
-
-/* Strip a leading "block N: " or "height N: " from the chain's sentence:
- * the report names the height itself. */
-static const char *cairn_audit_strip_height(const char *s, uint64_t h) {
-  static const char *const words[] = {"block", "height"};
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-    char prefix[48];
-    snprintf(prefix, sizeof prefix, "%s %llu: ", words[i],
-             (unsigned long long)h);
-    size_t n = strlen(prefix);
-    if (strncmp(s, prefix, n) == 0) return s + n;
-  }
-  return s;
-}
-
-/* Replay block h from the source into the scratch chain. */
-static cairn_err cairn_audit_replay_one(cairn_audit_run *run, uint64_t h) {
-  const uint8_t *block = NULL, *commit = NULL;
-  size_t block_len = 0, commit_len = 0;
-  cairn_err err =
-      cairn_store_block(run->src_r, h, &block, &block_len, &commit,
-                        &commit_len);
-  if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "height %llu: cannot read the "
-                    "block or its commit: %s", (unsigned long long)h,
-                    cairn_strerror(err));
-    cairn_audit_fail(run, err, h, 0);
-    return err;
-  }
-  char chain_why[512] = "";
-  err = cairn_chain_apply_block(run->chain, block, block_len, commit,
-                                commit_len, chain_why, sizeof chain_why);
-  if (err != CAIRN_OK) {
-    const char *s = chain_why[0] != '\0' ? chain_why : cairn_strerror(err);
-    cairn_audit_why(run->why, run->why_cap, "height %llu: %s (%s)",
-                    (unsigned long long)h, cairn_audit_strip_height(s, h),
-                    cairn_errname(err));
-    cairn_audit_fail(run, err, h, 0);
-    return err;
-  }
+  cairn_rtxn *r = NULL;
+  const uint8_t *b = NULL, *c = NULL;
+  size_t blen = 0, clen = 0;
   cairn_block_header hdr;
-  err = cairn_block_decode(&hdr, run->txs, CAIRN_BLOCK_TXS_MAX, block,
-                           block_len);
-  assert(err == CAIRN_OK); /* the chain has just accepted this block */
-  if (err != CAIRN_OK) return CAIRN_ERR_INTERNAL;
-  run->out->blocks++;
-  run->out->txs += hdr.tx_count;
+  uint8_t next[CAIRN_HASH_BYTES];
+  cairn_err err = cairn_store_read_begin(l->store, &r);
+  if (err == CAIRN_OK && h == 0) memcpy(hash, l->genesis_hash, 32);
+  if (err == CAIRN_OK && h > 0)
+    err = cairn_store_block(r, h, &b, &blen, &c, &clen);
+  if (err == CAIRN_OK && h > 0) err = audit_block_hash(e, b, blen, &hdr, hash);
+  if (err == CAIRN_OK) err = cairn_store_block(r, h + 1, &b, &blen, &c, &clen);
+  if (err == CAIRN_OK) err = audit_block_hash(e, b, blen, &hdr, next);
+  if (err == CAIRN_OK) memcpy(state, hdr.state_hash, CAIRN_HASH_BYTES);
+  if (r != NULL) cairn_store_read_end(r);
+  if (err != CAIRN_OK)
+    return audit_say(e->why, e->why_cap, err == CAIRN_ERR_NOMEM ? err
+                     : CAIRN_ERR_STORE, "the replica in %s cannot be read at "
+                     "height %llu: %s; remove it to rebuild it", l->dir,
+                     (unsigned long long)h, cairn_strerror(err));
   return CAIRN_OK;
 }
 
-static cairn_err cairn_audit_replay(cairn_audit_run *run,
-                                    cairn_audit_progress_fn progress,
-                                    void *progress_ctx) {
-  for (uint64_t h = 1; h <= run->src_tip.height; h++) {
-    CAIRN_TRY(cairn_audit_replay_one(run, h));
-    if (progress != NULL) progress(progress_ctx, h, run->src_tip.height);
+/* A kept replica is trusted only if it holds the checkpoint's block and
+ * state; otherwise it is rebuilt from genesis. */
+static cairn_err audit_replica_trust(audit_engine *e, size_t i) {
+  audit_lane *l = &e->lanes[i];
+  const cairn_checkpoint *cp = e->cfg->checkpoint;
+  cairn_tip tip;
+  cairn_chain_tip(l->chain, &tip);
+  bool keep = true;
+  if (!l->scratch && tip.height > 0) {
+    keep = cp != NULL && tip.height >= cp->height;
+    if (keep) {
+      uint8_t hash[32], state[32];
+      CAIRN_TRY(audit_replica_at(e, l, cp->height, hash, state));
+      keep = memcmp(hash, cp->block_hash, 32) == 0 &&
+             memcmp(state, cp->state_hash, 32) == 0;
+    }
   }
+  if (!keep) {
+    audit_replica_close(l);
+    audit_replica_remove(l);
+    CAIRN_TRY(audit_replica_open(e, i));
+    cairn_chain_tip(l->chain, &tip);
+    assert(tip.height == 0);
+  }
+  l->verified = l->start_verified = tip.height;
   return CAIRN_OK;
 }
 
-static cairn_err cairn_audit_compare_tips(cairn_audit_run *run) {
-  cairn_tip rt;
-  cairn_chain_tip(run->chain, &rt);
-  const cairn_tip *st = &run->src_tip;
-  const char *what = NULL;
-  const uint8_t *a = NULL, *b = NULL;
-  if (rt.height != st->height) what = "height";
-  else if (memcmp(rt.hash, st->hash, 32) != 0) {
-    what = "tip hash";
-    a = st->hash;
-    b = rt.hash;
-  } else if (memcmp(rt.app_hash, st->app_hash, 32) != 0) {
-    what = "app hash";
-    a = st->app_hash;
-    b = rt.app_hash;
-  }
-  if (what == NULL) return CAIRN_OK;
-  char ah[65] = "", bh[65] = "";
-  if (a != NULL) {
-    cairn_hex_encode(ah, sizeof ah, a, 32);
-    cairn_hex_encode(bh, sizeof bh, b, 32);
-  } else {
-    snprintf(ah, sizeof ah, "%llu", (unsigned long long)st->height);
-    snprintf(bh, sizeof bh, "%llu", (unsigned long long)rt.height);
-  }
-  cairn_audit_why(run->why, run->why_cap, "stored tip %s is %s, replay gives "
-                  "%s", what, ah, bh);
-  cairn_audit_fail(run, CAIRN_ERR_CORRUPT, 0, CAIRN_T_META);
-  return CAIRN_ERR_CORRUPT;
+/* Flush a kept replica before a checkpoint names what it holds (it is
+ * written without fsync for speed; fsync of the file covers it all). */
+static cairn_err audit_replica_sync(audit_engine *e, const audit_lane *l) {
+  char p[PATH_MAX + 16];
+  snprintf(p, sizeof p, "%s/data.mdb", l->dir);
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  int rc = fd >= 0 ? fsync(fd) : -1;
+  int saved = errno;
+  if (fd >= 0) close(fd);
+  if (rc != 0)
+    return audit_say(e->why, e->why_cap, CAIRN_ERR_IO, "cannot flush the "
+                     "replica %s: %s", p, strerror(saved));
+  return CAIRN_OK;
 }
 
-/* ---- table comparison ---- */
+/* ---- sources and their claims ---- */
 
-/* One side's first difference found by a pass. */
-typedef struct cairn_audit_diff {
-  bool found;
-  uint8_t key[CAIRN_KEY_BYTES_MAX];
-  size_t klen;
-  const uint8_t *stored; /* NULL: absent */
-  size_t stored_len;
-  const uint8_t *replay; /* NULL: absent */
-  size_t replay_len;
-} cairn_audit_diff;
-
-typedef struct cairn_audit_pass {
-  cairn_rtxn *other;
-  cairn_table table;
-  bool scanning_stored; /* the scanned side is the node's store */
-  cairn_audit_diff diff;
-  cairn_err err;
-} cairn_audit_pass;
-
-/* Keys in LMDB's default order: bytes, then length. */
-static int cairn_audit_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
-                               size_t blen) {
-  size_t n = alen < blen ? alen : blen;
-  int c = memcmp(a, b, n);
-  if (c != 0) return c;
-  return alen < blen ? -1 : alen > blen ? 1 : 0;
+/* Read lane i's genesis and tip. */
+static cairn_err audit_lane_source(audit_engine *e, size_t i) {
+  audit_lane *l = &e->lanes[i];
+  char msg[AUDIT_MSG_BYTES] = "";
+  l->src = &e->cfg->sources[i];
+  l->genesis = calloc(1, sizeof *l->genesis);
+  if (l->genesis == NULL)
+    return audit_say(e->why, e->why_cap, CAIRN_ERR_NOMEM, "out of memory");
+  cairn_err err = l->src->genesis(l->src->ctx, l->genesis, msg, sizeof msg);
+  if (err == CAIRN_OK) err = cairn_genesis_hash(l->genesis_hash, l->genesis);
+  l->have_genesis = err == CAIRN_OK;
+  if (err == CAIRN_OK) err = l->src->tip(l->src->ctx, &l->tip, msg, sizeof msg);
+  if (err == CAIRN_OK) return CAIRN_OK;
+  if (msg[0] == '\0') snprintf(msg, sizeof msg, "%s", cairn_strerror(err));
+  if (audit_source_local(err))
+    return audit_say(e->why, e->why_cap, err, "%s: %s", l->src->name, msg);
+  audit_finding(e, i, err, 0, 0, "%s: %s", l->src->name, msg);
+  return CAIRN_OK;
 }
 
-static int cairn_audit_visit(void *ctx, const uint8_t *key, size_t klen,
-                             const uint8_t *val, size_t vlen) {
-  cairn_audit_pass *p = ctx;
-  const uint8_t *ov = NULL;
-  size_t olen = 0;
-  cairn_err err = cairn_store_get(p->other, p->table, key, klen, &ov, &olen);
-  if (err == CAIRN_ERR_NOT_FOUND) ov = NULL;
-  else if (err != CAIRN_OK) {
-    p->err = err;
-    return 1;
+/* Every source serves the same chain, the checkpoint's. */
+static void audit_check_chain(audit_engine *e) {
+  char a[AUDIT_HEX], b[AUDIT_HEX];
+  const audit_lane *l0 = &e->lanes[0];
+  for (size_t i = 1; i < e->n && !e->done; i++) {
+    const audit_lane *l = &e->lanes[i];
+    if (memcmp(l->genesis_hash, l0->genesis_hash, 32) == 0) continue;
+    audit_hex(a, l0->genesis_hash);
+    audit_hex(b, l->genesis_hash);
+    audit_alarm(e, CAIRN_AUDIT_ALARM_FORK, i, 0, 0, l0->genesis_hash,
+                l->genesis_hash, "sources disagree at height 0 (genesis): "
+                "%s has %s, %s has %s", l0->src->name, a, l->src->name, b);
   }
-  if (ov != NULL && olen == vlen && memcmp(ov, val, vlen) == 0) return 0;
-  if (klen > CAIRN_KEY_BYTES_MAX) { /* no valid table has such keys */
-    klen = CAIRN_KEY_BYTES_MAX;
-  }
-  cairn_audit_diff *d = &p->diff;
-  d->found = true;
-  memcpy(d->key, key, klen);
-  d->klen = klen;
-  d->stored = p->scanning_stored ? val : ov;
-  d->stored_len = p->scanning_stored ? vlen : olen;
-  d->replay = p->scanning_stored ? ov : val;
-  d->replay_len = p->scanning_stored ? olen : vlen;
-  return 1;
-}
-
-/* Hex of at most CAIRN_AUDIT_SHOW_BYTES bytes, or "absent". */
-static void cairn_audit_show(char *out, size_t cap, const uint8_t *v,
-                             size_t n) {
-  if (v == NULL) {
-    snprintf(out, cap, "absent");
+  const cairn_checkpoint *cp = e->cfg->checkpoint;
+  if (e->done || cp == NULL) return;
+  if (memcmp(cp->genesis_hash, l0->genesis_hash, 32) == 0 &&
+      strcmp(cp->chain_id, l0->genesis->chain_id) == 0)
     return;
-  }
-  size_t shown = n < CAIRN_AUDIT_SHOW_BYTES ? n : CAIRN_AUDIT_SHOW_BYTES;
-  assert(cap >= 2 * CAIRN_AUDIT_SHOW_BYTES + 32);
-  cairn_hex_encode(out, cap, v, shown);
-  if (shown < n) {
-    snprintf(out + 2 * shown, cap - 2 * shown, "... (%zu bytes)", n);
-  } else if (n == 0) {
-    snprintf(out, cap, "(empty)");
-  }
+  audit_hex(a, cp->genesis_hash);
+  audit_hex(b, l0->genesis_hash);
+  audit_alarm(e, CAIRN_AUDIT_ALARM_CHAIN, 0, 0, 0, cp->genesis_hash,
+              l0->genesis_hash, "%s serves chain %s (genesis %s), but the "
+              "checkpoint is for chain %s (genesis %s)", l0->src->name,
+              l0->genesis->chain_id, b, cp->chain_id, a);
 }
 
-static void cairn_audit_report_diff(cairn_audit_run *run, cairn_table t,
-                                    const cairn_audit_diff *d) {
-  char key[2 * CAIRN_KEY_BYTES_MAX + 1];
-  char a[2 * CAIRN_AUDIT_SHOW_BYTES + 32], b[2 * CAIRN_AUDIT_SHOW_BYTES + 32];
-  cairn_hex_encode(key, sizeof key, d->key, d->klen);
-  cairn_audit_show(a, sizeof a, d->stored, d->stored_len);
-  cairn_audit_show(b, sizeof b, d->replay, d->replay_len);
-  cairn_audit_why(run->why, run->why_cap, "table %s, key %s: stored %s, "
-                  "replay %s", cairn_audit_table_name(t), key, a, b);
-  cairn_audit_fail(run, CAIRN_ERR_CORRUPT, 0, t);
-}
-
-/* Scan `scan` and look every record up in `other`. */
-static cairn_err cairn_audit_pass_run(cairn_audit_pass *p, cairn_rtxn *scan) {
-  cairn_err err = cairn_store_scan(scan, p->table, cairn_audit_all, 0,
-                                   SIZE_MAX,
-                                   cairn_audit_visit, p);
-  return err != CAIRN_OK ? err : p->err;
-}
-
-static cairn_err cairn_audit_compare_table(cairn_audit_run *run,
-                                           cairn_rtxn *replay, cairn_table t) {
-  cairn_audit_pass fwd = {.other = replay, .table = t,
-                          .scanning_stored = true};
-  cairn_audit_pass back = {.other = run->src_r, .table = t,
-                           .scanning_stored = false};
-  cairn_err err = cairn_audit_pass_run(&fwd, run->src_r);
-  if (err == CAIRN_OK) err = cairn_audit_pass_run(&back, replay);
+/* The hash of the block lane i's source holds at height h. A block that
+ * cannot be read or decoded is recorded as a finding. */
+static cairn_err audit_source_hash(audit_engine *e, size_t i, uint64_t h,
+                                   uint8_t hash[32]) {
+  audit_lane *l = &e->lanes[i];
+  const uint8_t *b = NULL, *c = NULL;
+  size_t blen = 0, clen = 0;
+  char msg[AUDIT_MSG_BYTES] = "";
+  cairn_block_header hdr;
+  cairn_err err = l->src->block(l->src->ctx, h, &b, &blen, &c, &clen, msg,
+                                sizeof msg);
+  if (err != CAIRN_OK && audit_source_local(err))
+    return audit_say(e->why, e->why_cap, err, "%s: %s", l->src->name, msg);
   if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "cannot scan table %s: %s",
-                    cairn_audit_table_name(t), cairn_strerror(err));
-    return err;
+    audit_finding(e, i, err, h, 0, "height %llu: %s", (unsigned long long)h,
+                  msg[0] != '\0' ? msg : cairn_strerror(err));
+    return CAIRN_OK;
   }
-  if (!fwd.diff.found && !back.diff.found) return CAIRN_OK;
-  const cairn_audit_diff *d = &fwd.diff;
-  if (!fwd.diff.found ||
-      (back.diff.found &&
-       cairn_audit_key_cmp(back.diff.key, back.diff.klen, fwd.diff.key,
-                           fwd.diff.klen) < 0)) {
-    d = &back.diff;
-  }
-  cairn_audit_report_diff(run, t, d);
-  return CAIRN_ERR_CORRUPT;
+  err = audit_block_hash(e, b, blen, &hdr, hash);
+  if (err != CAIRN_OK)
+    audit_finding(e, i, err, h, 0, "height %llu: the block does not decode: "
+                  "%s", (unsigned long long)h, cairn_strerror(err));
+  else if (hdr.height != h)
+    audit_finding(e, i, CAIRN_ERR_BAD_HEIGHT, h, 0, "height %llu: the block "
+                  "stored there is for height %llu", (unsigned long long)h,
+                  (unsigned long long)hdr.height);
+  return CAIRN_OK;
 }
 
-static cairn_err cairn_audit_compare_tables(cairn_audit_run *run) {
-  cairn_rtxn *replay = NULL;
-  cairn_err err = cairn_store_read_begin(run->dst, &replay);
+/* Before verifying anything new: the source must still hold the
+ * checkpoint's block and the replica's last block, and reach them. */
+static cairn_err audit_lane_alarms(audit_engine *e, size_t i) {
+  audit_lane *l = &e->lanes[i];
+  const cairn_checkpoint *cp = e->cfg->checkpoint;
+  uint64_t cp_h = cp != NULL ? cp->height : 0;
+  uint64_t need = l->verified > cp_h ? l->verified : cp_h;
+  uint8_t want[32], state[32], found[32];
+  char a[AUDIT_HEX], b[AUDIT_HEX];
+  if (l->tip.height < need) {
+    if (need == l->verified)
+      CAIRN_TRY(audit_replica_at(e, l, need, want, state));
+    else
+      memcpy(want, cp->block_hash, 32);
+    audit_hex(a, want);
+    audit_hex(b, l->tip.hash);
+    audit_alarm(e, CAIRN_AUDIT_ALARM_BEHIND, i, i, need, want, l->tip.hash,
+                "%s is behind the verified history (truncated or rolled "
+                "back?): its tip is height %llu (block %s), but block %s at "
+                "height %llu was verified", l->src->name,
+                (unsigned long long)l->tip.height, b, a,
+                (unsigned long long)need);
+    return CAIRN_OK;
+  }
+  if (cp_h > 0) {
+    AUDIT_STEP(e, audit_source_hash(e, i, cp_h, found));
+    if (memcmp(found, cp->block_hash, 32) != 0) {
+      audit_hex(a, cp->block_hash);
+      audit_hex(b, found);
+      audit_alarm(e, CAIRN_AUDIT_ALARM_REWRITTEN, i, i, cp_h, cp->block_hash,
+                  found, "history rewritten at height %llu: checkpoint has "
+                  "%s, %s has %s", (unsigned long long)cp_h, a, l->src->name,
+                  b);
+      return CAIRN_OK;
+    }
+  }
+  if (l->verified <= cp_h) return CAIRN_OK;
+  CAIRN_TRY(audit_replica_at(e, l, l->verified, want, state));
+  AUDIT_STEP(e, audit_source_hash(e, i, l->verified, found));
+  if (memcmp(found, want, 32) == 0) return CAIRN_OK;
+  audit_hex(a, want);
+  audit_hex(b, found);
+  audit_alarm(e, CAIRN_AUDIT_ALARM_REWRITTEN, i, i, l->verified, want, found,
+              "history rewritten at height %llu: the verified replica has "
+              "%s, %s has %s", (unsigned long long)l->verified, a,
+              l->src->name, b);
+  return CAIRN_OK;
+}
+
+/* ---- the report ---- */
+
+/* Extend the report with the blocks the first replica verified in earlier
+ * runs (decoding only: they were verified then). The validator set in
+ * force is the chain's: sets do not change after genesis in this
+ * protocol version. */
+static cairn_err audit_report_catch_up(audit_engine *e) {
+  audit_lane *l = &e->lanes[0];
+  cairn_report *rep = e->report;
+  if (rep->height >= l->verified) return CAIRN_OK;
+  cairn_rtxn *r = NULL;
+  cairn_err err = cairn_store_read_begin(l->store, &r);
+  for (uint64_t h = rep->height + 1; err == CAIRN_OK && h <= l->verified;
+       h++) {
+    const uint8_t *b = NULL, *c = NULL;
+    size_t blen = 0, clen = 0;
+    cairn_block_header hdr;
+    uint8_t hash[CAIRN_HASH_BYTES];
+    err = cairn_store_block(r, h, &b, &blen, &c, &clen);
+    if (err == CAIRN_OK) err = audit_block_hash(e, b, blen, &hdr, hash);
+    if (err == CAIRN_OK) err = cairn_commit_decode(e->commit, c, clen);
+    if (err == CAIRN_OK)
+      err = cairn_report_add_block(rep, &hdr, hash, e->txs, e->commit,
+                                   cairn_chain_valset(l->chain));
+  }
+  if (r != NULL) cairn_store_read_end(r);
+  if (err != CAIRN_OK)
+    return audit_say(e->why, e->why_cap, err, "cannot build the report from "
+                     "the replica in %s: %s", l->dir, cairn_strerror(err));
+  return CAIRN_OK;
+}
+
+/* Use the caller's report if it fits the first replica, else start one. */
+static cairn_err audit_report_prepare(audit_engine *e) {
+  audit_lane *l = &e->lanes[0];
+  cairn_report *rep = e->cfg->report;
+  if (rep == NULL) {
+    rep = malloc(sizeof *rep);
+    if (rep == NULL)
+      return audit_say(e->why, e->why_cap, CAIRN_ERR_NOMEM, "out of memory");
+    e->own_report = true;
+  }
+  e->report = rep;
+  bool fresh = e->own_report || rep->height > l->verified ||
+               memcmp(rep->genesis_hash, l->genesis_hash, 32) != 0;
+  if (!fresh && rep->height > 0) {
+    uint8_t hash[32], state[32];
+    CAIRN_TRY(audit_replica_at(e, l, rep->height, hash, state));
+    fresh = memcmp(hash, rep->hash, 32) != 0;
+  }
+  if (fresh) cairn_report_init(rep, l->genesis, l->genesis_hash);
+  return audit_report_catch_up(e);
+}
+
+/* ---- verifying new blocks ---- */
+
+/* Count a block lane i has just verified; the first lane's goes into the
+ * report, under the validator set that was in force for it. */
+static cairn_err audit_account(audit_engine *e, size_t i, uint64_t h,
+                               const uint8_t *block, size_t block_len,
+                               const uint8_t *commit, size_t commit_len) {
+  cairn_audit_lane_result *lr = &e->out->sources[i];
+  cairn_block_header hdr;
+  uint8_t hash[CAIRN_HASH_BYTES];
+  cairn_err err = audit_block_hash(e, block, block_len, &hdr, hash);
+  if (err == CAIRN_OK && i == 0)
+    err = cairn_commit_decode(e->commit, commit, commit_len);
+  assert(err == CAIRN_OK); /* the chain has just accepted both */
+  if (err != CAIRN_OK) return CAIRN_ERR_INTERNAL;
+  if (lr->from_height == 0) lr->from_height = h;
+  lr->verified++;
+  lr->txs += hdr.tx_count;
+  if (i != 0) return CAIRN_OK;
+  err = cairn_report_add_block(e->report, &hdr, hash, e->txs, e->commit,
+                               e->valset);
+  if (err != CAIRN_OK)
+    return audit_say(e->why, e->why_cap, err, "the report cannot take block "
+                     "%llu: %s", (unsigned long long)h, cairn_strerror(err));
+  return CAIRN_OK;
+}
+
+/* Fetch block h from lane i's source and verify it into its replica. */
+static cairn_err audit_apply(audit_engine *e, size_t i, uint64_t h) {
+  audit_lane *l = &e->lanes[i];
+  const uint8_t *b = NULL, *c = NULL;
+  size_t blen = 0, clen = 0;
+  char msg[AUDIT_MSG_BYTES] = "";
+  cairn_err err = l->src->block(l->src->ctx, h, &b, &blen, &c, &clen, msg,
+                                sizeof msg);
+  if (err != CAIRN_OK && audit_source_local(err))
+    return audit_say(e->why, e->why_cap, err, "%s: %s", l->src->name, msg);
   if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "cannot read the replay store: "
-                    "%s", cairn_strerror(err));
-    return err;
+    audit_finding(e, i, err, h, 0, "height %llu: %s", (unsigned long long)h,
+                  msg[0] != '\0' ? msg : cairn_strerror(err));
+    return CAIRN_OK;
   }
-  size_t n = sizeof cairn_audit_tables / sizeof cairn_audit_tables[0];
-  for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
-    err = cairn_audit_compare_table(run, replay, cairn_audit_tables[i]);
+  if (i == 0) *e->valset = *cairn_chain_valset(l->chain);
+  err = cairn_chain_apply_block(l->chain, b, blen, c, clen, msg, sizeof msg);
+  if (err != CAIRN_OK && audit_replica_local(err))
+    return audit_say(e->why, e->why_cap, err, "cannot verify height %llu "
+                     "into the replica in %s: %s", (unsigned long long)h,
+                     l->dir, msg[0] != '\0' ? msg : cairn_strerror(err));
+  if (err != CAIRN_OK) {
+    const char *s = msg[0] != '\0' ? audit_strip_height(msg, h)
+                                   : cairn_strerror(err);
+    audit_finding(e, i, err, h, 0, "height %llu: %s (%s)",
+                  (unsigned long long)h, s, cairn_errname(err));
+    return CAIRN_OK;
   }
-  cairn_store_read_end(replay);
+  l->verified = h;
+  return audit_account(e, i, h, b, blen, c, clen);
+}
+
+/* Every lane that has height h holds the same block there. */
+static cairn_err audit_compare_at(audit_engine *e, uint64_t h) {
+  uint8_t want[32], hash[32], state[32];
+  size_t first = SIZE_MAX;
+  for (size_t i = 0; i < e->n && e->n > 1; i++) {
+    audit_lane *l = &e->lanes[i];
+    if (h > l->tip.height) continue;
+    CAIRN_TRY(audit_replica_at(e, l, h, hash, state));
+    if (first == SIZE_MAX) {
+      first = i;
+      memcpy(want, hash, 32);
+    } else if (memcmp(want, hash, 32) != 0) {
+      char a[AUDIT_HEX], b[AUDIT_HEX];
+      audit_hex(a, want);
+      audit_hex(b, hash);
+      audit_alarm(e, CAIRN_AUDIT_ALARM_FORK, i, first, h, want, hash,
+                  "sources disagree at height %llu: %s has %s, %s has %s",
+                  (unsigned long long)h, e->lanes[first].src->name, a,
+                  l->src->name, b);
+      return CAIRN_OK;
+    }
+  }
+  return CAIRN_OK;
+}
+
+/* The checkpoint: the lowest lane height, which every lane verified and
+ * (compare_at) every source agrees on. Handed to the callback once the
+ * kept replicas are on disk. */
+static cairn_err audit_checkpoint(audit_engine *e) {
+  uint64_t c = UINT64_MAX;
+  for (size_t i = 0; i < e->n; i++)
+    if (e->lanes[i].verified < c) c = e->lanes[i].verified;
+  audit_lane *l0 = &e->lanes[0];
+  cairn_checkpoint *cp = &e->out->checkpoint;
+  memset(cp, 0, sizeof *cp);
+  cp->chain_id_len = l0->genesis->chain_id_len;
+  memcpy(cp->chain_id, l0->genesis->chain_id, cp->chain_id_len);
+  memcpy(cp->genesis_hash, l0->genesis_hash, 32);
+  cp->height = c;
+  CAIRN_TRY(audit_replica_at(e, l0, c, cp->block_hash, cp->state_hash));
+  e->out->have_checkpoint = true;
+  e->since_checkpoint = 0;
+  if (e->cfg->on_checkpoint == NULL) return CAIRN_OK;
+  for (size_t i = 0; i < e->n; i++)
+    if (!e->lanes[i].scratch) CAIRN_TRY(audit_replica_sync(e, &e->lanes[i]));
+  cairn_err err = e->cfg->on_checkpoint(e->cfg->checkpoint_ctx, cp);
+  if (err != CAIRN_OK)
+    return audit_say(e->why, e->why_cap, err, "cannot write the checkpoint "
+                     "for height %llu: %s", (unsigned long long)c,
+                     cairn_strerror(err));
+  return CAIRN_OK;
+}
+
+static bool audit_progress(audit_engine *e, uint64_t h, uint64_t lo,
+                           uint64_t hi) {
+  if (e->cfg->progress == NULL) return true;
+  cairn_audit_progress p = {.height = h, .target = hi,
+                            .blocks_done = h - lo, .blocks_todo = hi - lo,
+                            .elapsed_ms = audit_now_ms() - e->start_ms};
+  for (size_t i = 0; i < e->n; i++) p.txs_done += e->out->sources[i].txs;
+  return e->cfg->progress(e->cfg->progress_ctx, &p);
+}
+
+/* Heights in lockstep: each lane that lacks h verifies it, then all that
+ * have it must agree. */
+static cairn_err audit_loop(audit_engine *e) {
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < e->n; i++) {
+    if (e->lanes[i].verified < lo) lo = e->lanes[i].verified;
+    if (e->lanes[i].tip.height > hi) hi = e->lanes[i].tip.height;
+  }
+  for (uint64_t h = lo + 1; h > lo && h <= hi; h++) {
+    for (size_t i = 0; i < e->n; i++) {
+      audit_lane *l = &e->lanes[i];
+      if (l->verified < h && h <= l->tip.height)
+        AUDIT_STEP(e, audit_apply(e, i, h));
+    }
+    AUDIT_STEP(e, audit_compare_at(e, h));
+    if (++e->since_checkpoint >= CAIRN_AUDIT_CHECKPOINT_EVERY &&
+        e->cfg->on_checkpoint != NULL)
+      CAIRN_TRY(audit_checkpoint(e));
+    if (!audit_progress(e, h, lo, hi)) {
+      e->out->interrupted = true;
+      return CAIRN_OK;
+    }
+  }
+  return CAIRN_OK;
+}
+
+/* ---- after the replay: claims and the report ---- */
+
+/* The tip the source claims is the tip the replay reached. */
+static void audit_finish_tip(audit_engine *e, size_t i) {
+  audit_lane *l = &e->lanes[i];
+  cairn_tip t;
+  cairn_chain_tip(l->chain, &t);
+  assert(t.height == l->tip.height); /* the loop replayed up to it */
+  const char *what = NULL;
+  const uint8_t *claimed = NULL, *replay = NULL;
+  if (memcmp(t.hash, l->tip.hash, 32) != 0) {
+    what = "tip hash";
+    claimed = l->tip.hash;
+    replay = t.hash;
+  } else if (memcmp(t.app_hash, l->tip.app_hash, 32) != 0) {
+    what = "app hash";
+    claimed = l->tip.app_hash;
+    replay = t.app_hash;
+  }
+  if (what == NULL) return;
+  char a[AUDIT_HEX], b[AUDIT_HEX];
+  audit_hex(a, claimed);
+  audit_hex(b, replay);
+  audit_finding(e, i, CAIRN_ERR_CORRUPT, 0, CAIRN_T_META, "the %s claims "
+                "at height %llu: %s is %s, replay gives %s", l->src->name,
+                (unsigned long long)t.height, what, a, b);
+}
+
+static cairn_err audit_finish_compare(audit_engine *e, size_t i) {
+  audit_lane *l = &e->lanes[i];
+  if (l->src->compare == NULL) return CAIRN_OK;
+  char msg[AUDIT_MSG_BYTES] = "";
+  cairn_table t = 0;
+  cairn_err err = l->src->compare(l->src->ctx, l->store, &t, msg, sizeof msg);
+  if (err == CAIRN_OK) return CAIRN_OK;
+  if (msg[0] == '\0') snprintf(msg, sizeof msg, "%s", cairn_strerror(err));
+  if (audit_source_local(err))
+    return audit_say(e->why, e->why_cap, err, "%s: %s", l->src->name, msg);
+  audit_finding(e, i, err, 0, t, "%s", msg);
+  return CAIRN_OK;
+}
+
+static cairn_err audit_finish_report(audit_engine *e) {
+  audit_lane *l = &e->lanes[0];
+  char msg[AUDIT_MSG_BYTES] = "";
+  cairn_rtxn *r = NULL;
+  assert(e->report->height == l->verified);
+  cairn_err err = cairn_store_read_begin(l->store, &r);
+  if (err == CAIRN_OK) {
+    err = cairn_report_finish(e->report, r, msg, sizeof msg);
+    cairn_store_read_end(r);
+  }
+  if (err == CAIRN_ERR_CORRUPT || err == CAIRN_ERR_OVERFLOW) {
+    audit_finding(e, 0, err, 0, 0, "the report does not add up: %s", msg);
+    return CAIRN_OK;
+  }
+  if (err != CAIRN_OK)
+    return audit_say(e->why, e->why_cap, err, "cannot finish the report: %s",
+                     msg[0] != '\0' ? msg : cairn_strerror(err));
+  return CAIRN_OK;
+}
+
+static cairn_err audit_finish(audit_engine *e) {
+  for (size_t i = 0; i < e->n && !e->done; i++) audit_finish_tip(e, i);
+  for (size_t i = 0; i < e->n && !e->done; i++)
+    CAIRN_TRY(audit_finish_compare(e, i));
+  if (e->done) return CAIRN_OK;
+  return audit_finish_report(e);
+}
+
+/* ---- the run ---- */
+
+static cairn_err audit_open(audit_engine *e) {
+  e->txs = malloc(sizeof *e->txs * CAIRN_BLOCK_TXS_MAX);
+  e->commit = malloc(sizeof *e->commit);
+  e->valset = malloc(sizeof *e->valset);
+  if (e->txs == NULL || e->commit == NULL || e->valset == NULL)
+    return audit_say(e->why, e->why_cap, CAIRN_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < e->n; i++) {
+    CAIRN_TRY(audit_replica_path(e, i));
+    CAIRN_TRY(audit_replica_open(e, i));
+    CAIRN_TRY(audit_replica_trust(e, i));
+  }
+  return CAIRN_OK;
+}
+
+/* Every step in order; a recorded verdict ends the run early. */
+static cairn_err audit_steps(audit_engine *e) {
+  for (size_t i = 0; i < e->n; i++) AUDIT_STEP(e, audit_lane_source(e, i));
+  audit_check_chain(e);
+  if (e->done) return CAIRN_OK;
+  CAIRN_TRY(audit_open(e));
+  for (size_t i = 0; i < e->n; i++) AUDIT_STEP(e, audit_lane_alarms(e, i));
+  CAIRN_TRY(audit_report_prepare(e));
+  CAIRN_TRY(audit_loop(e));
+  /* Blocks verified before a bad one are still good; after an alarm the
+   * trusted checkpoint stays as it was. */
+  if (e->out->alarm == CAIRN_AUDIT_ALARM_NONE) CAIRN_TRY(audit_checkpoint(e));
+  if (e->done || e->out->interrupted) return CAIRN_OK;
+  AUDIT_STEP(e, audit_finish(e));
+  e->out->ok = true;
+  return CAIRN_OK;
+}
+
+static void audit_fill_result(audit_engine *e) {
+  cairn_audit_result *out = e->out;
+  out->n_sources = e->n;
+  for (size_t i = 0; i < e->n; i++) {
+    const audit_lane *l = &e->lanes[i];
+    snprintf(out->sources[i].name, sizeof out->sources[i].name, "%s",
+             l->src != NULL ? l->src->name : "");
+    out->sources[i].tip = l->tip;
+    out->sources[i].verified_tip = l->verified;
+  }
+  const audit_lane *l0 = &e->lanes[0];
+  if (l0->have_genesis) {
+    snprintf(out->chain_id, sizeof out->chain_id, "%s", l0->genesis->chain_id);
+    memcpy(out->genesis_hash, l0->genesis_hash, 32);
+  }
+  if (l0->chain != NULL) {
+    cairn_tip t;
+    cairn_chain_tip(l0->chain, &t);
+    out->tip_height = t.height;
+    memcpy(out->tip_hash, t.hash, 32);
+    memcpy(out->app_hash, t.app_hash, 32);
+  }
+  out->blocks = out->sources[0].verified;
+  out->txs = out->sources[0].txs;
+}
+
+static void audit_close(audit_engine *e) {
+  for (size_t i = 0; i < e->n; i++) {
+    audit_lane *l = &e->lanes[i];
+    audit_replica_close(l);
+    if (l->scratch) audit_replica_remove(l);
+    free(l->genesis);
+  }
+  if (e->own_report) free(e->report);
+  free(e->txs);
+  free(e->commit);
+  free(e->valset);
+}
+
+cairn_err cairn_audit_run(const cairn_audit_config *cfg,
+                          cairn_audit_result *out, char *why, size_t why_cap) {
+  assert(cfg != NULL && out != NULL && cfg->sources != NULL);
+  assert(cfg->n_sources >= 1 && cfg->n_sources <= CAIRN_AUDIT_SOURCES_MAX);
+  memset(out, 0, sizeof *out);
+  (void)audit_say(why, why_cap, CAIRN_OK, "%s", "");
+  audit_engine *e = calloc(1, sizeof *e);
+  if (e == NULL)
+    return audit_say(why, why_cap, CAIRN_ERR_NOMEM, "out of memory");
+  e->cfg = cfg;
+  e->out = out;
+  e->why = why;
+  e->why_cap = why_cap;
+  e->n = cfg->n_sources;
+  e->start_ms = audit_now_ms();
+  cairn_err err = audit_steps(e);
+  audit_fill_result(e);
+  audit_close(e);
+  out->elapsed_ms = audit_now_ms() - e->start_ms;
+  free(e);
+  if (err != CAIRN_OK) out->ok = false;
   return err;
 }
 
-/* ---- totals ---- */
-
-static cairn_audit_brand *cairn_audit_brand_slot(cairn_audit_report *r,
-                                                 uint32_t id) {
-  for (uint32_t i = 0; i < r->n_brands; i++) {
-    if (r->brands[i].id == id) return &r->brands[i];
-  }
-  if (r->n_brands == CAIRN_BRANDS_MAX) return NULL;
-  cairn_audit_brand *b = &r->brands[r->n_brands++];
-  memset(b, 0, sizeof *b);
-  b->id = id;
-  return b;
-}
-
-static int cairn_audit_sum(void *ctx, const uint8_t *key, size_t klen,
-                           const uint8_t *val, size_t vlen) {
-  cairn_audit_report *r = ctx;
-  if (klen != CAIRN_BALANCE_KEY_BYTES || vlen != 8) return 0; /* not ours */
-  cairn_audit_brand *b = cairn_audit_brand_slot(r, cairn_be32_read(key + 32));
-  if (b == NULL) return 0;
-  uint64_t v = cairn_be64_read(val);
-  if (b->outstanding > UINT64_MAX - v) {
-    b->overflow = true;
-    b->outstanding = UINT64_MAX;
-  } else {
-    b->outstanding += v;
-  }
-  return 0;
-}
-
-static cairn_err cairn_audit_totals(cairn_audit_run *run) {
-  cairn_audit_report *r = run->out;
-  const cairn_genesis *g = run->genesis;
-  for (uint16_t i = 0; i < g->n_brands && i < CAIRN_BRANDS_MAX; i++) {
-    cairn_audit_brand *b = &r->brands[r->n_brands++];
-    b->id = g->brands[i].id;
-    snprintf(b->name, sizeof b->name, "%s", g->brands[i].name);
-  }
-  cairn_err err = cairn_store_scan(run->src_r, CAIRN_T_BALANCES,
-                                   cairn_audit_all, 0, SIZE_MAX,
-                                   cairn_audit_sum, r);
-  if (err != CAIRN_OK) {
-    cairn_audit_why(run->why, run->why_cap, "cannot scan balances: %s",
-                    cairn_strerror(err));
-  }
-  return err;
-}
-
-/* ---- entry points ---- */
-
-/* The checks in order; a discrepancy ends the audit with out->ok false. */
-static cairn_err cairn_audit_steps(cairn_audit_run *run,
-                                   cairn_audit_progress_fn progress,
-                                   void *progress_ctx) {
-  CAIRN_TRY(cairn_audit_open_source(run));
-  cairn_audit_report *out = run->out;
-  snprintf(out->chain_id, sizeof out->chain_id, "%s", run->genesis->chain_id);
-  out->tip_height = run->src_tip.height;
-  memcpy(out->tip_hash, run->src_tip.hash, 32);
-  memcpy(out->app_hash, run->src_tip.app_hash, 32);
-  CAIRN_TRY(cairn_audit_open_scratch(run));
-  out->ok = true;
-  CAIRN_TRY(cairn_audit_replay(run, progress, progress_ctx));
-  CAIRN_TRY(cairn_audit_compare_tips(run));
-  CAIRN_TRY(cairn_audit_compare_tables(run));
-  return cairn_audit_totals(run);
-}
-
-cairn_err cairn_audit_datadir_progress(const char *dir,
-                                       cairn_audit_progress_fn progress,
-                                       void *progress_ctx,
-                                       cairn_audit_report *out, char *why,
-                                       size_t why_cap) {
+cairn_err cairn_audit_datadir(const char *dir, cairn_audit_result *out,
+                              cairn_report *report, char *why,
+                              size_t why_cap) {
+  cairn_audit_source src;
   assert(dir != NULL && out != NULL);
   memset(out, 0, sizeof *out);
-  cairn_audit_why(why, why_cap, "%s", "");
-  uint64_t start_ms = cairn_audit_now_ms();
-  cairn_audit_run run = {.dir = dir, .out = out, .why = why,
-                         .why_cap = why_cap};
-  cairn_err err = cairn_audit_steps(&run, progress, progress_ctx);
-  cairn_audit_close(&run);
-  out->elapsed_ms = cairn_audit_now_ms() - start_ms;
-  if (err != CAIRN_OK && out->ok) {
-    /* Not a discrepancy but a failure to read or scan: no verdict. */
-    out->ok = false;
-  }
-  if (err != CAIRN_OK && out->failure != CAIRN_OK) return CAIRN_OK;
-  if (err == CAIRN_OK) assert(out->ok);
+  CAIRN_TRY(cairn_audit_source_datadir(&src, dir, why, why_cap));
+  cairn_audit_config cfg = {.sources = &src, .n_sources = 1,
+                            .report = report};
+  cairn_err err = cairn_audit_run(&cfg, out, why, why_cap);
+  cairn_audit_source_close(&src);
   return err;
 }
 
-cairn_err cairn_audit_datadir(const char *dir, cairn_audit_report *out,
-                              char *why, size_t why_cap) {
-  return cairn_audit_datadir_progress(dir, NULL, NULL, out, why, why_cap);
+void cairn_audit_source_close(cairn_audit_source *s) {
+  if (s == NULL) return;
+  if (s->close != NULL) s->close(s->ctx);
+  memset(s, 0, sizeof *s);
+}
+
+/* ---- the progress line ---- */
+
+/* v with thousands separators: 41000 -> "41,000". */
+static void audit_grouped(char *out, size_t cap, uint64_t v) {
+  char digits[24];
+  int n = snprintf(digits, sizeof digits, "%" PRIu64, v);
+  size_t o = 0;
+  for (int i = 0; i < n && o + 2 < cap; i++) {
+    if (i > 0 && (n - i) % 3 == 0) out[o++] = ',';
+    out[o++] = digits[i];
+  }
+  out[o] = '\0';
+}
+
+static void audit_duration(char *out, size_t cap, uint64_t s) {
+  if (s < 60) snprintf(out, cap, "%" PRIu64 "s", s);
+  else if (s < 3600)
+    snprintf(out, cap, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+  else
+    snprintf(out, cap, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s / 60 % 60);
+}
+
+size_t cairn_audit_progress_format(char *buf, size_t cap,
+                                   const cairn_audit_progress *p) {
+  assert(buf != NULL && cap > 0 && p != NULL);
+  /* Per mille with integer arithmetic; the product cannot overflow for
+   * any height a chain reaches (below 2^54). */
+  uint64_t permille =
+      p->blocks_todo == 0 ? 1000
+                          : p->blocks_done * 1000 / p->blocks_todo;
+  int n = snprintf(buf, cap, "audit: block %" PRIu64 "/%" PRIu64
+                   " (%" PRIu64 ".%" PRIu64 "%%)", p->height, p->target,
+                   permille / 10, permille % 10);
+  if (p->elapsed_ms > 0 && n >= 0 && (size_t)n < cap) {
+    char blocks[32], txs[32], eta[32];
+    uint64_t bps = p->blocks_done * 1000 / p->elapsed_ms;
+    audit_grouped(blocks, sizeof blocks, bps);
+    audit_grouped(txs, sizeof txs, p->txs_done * 1000 / p->elapsed_ms);
+    uint64_t left = p->blocks_todo - p->blocks_done;
+    audit_duration(eta, sizeof eta,
+                   p->blocks_done == 0 ? 0
+                                       : left * p->elapsed_ms /
+                                             p->blocks_done / 1000);
+    n += snprintf(buf + n, cap - (size_t)n, "  %s blocks/s  %s tx/s  ETA %s",
+                  blocks, txs, eta);
+  }
+  size_t len = n < 0 ? 0 : (size_t)n;
+  return len < cap ? len : cap - 1;
 }

@@ -26,6 +26,7 @@
 #define CAIRN_TAG_GENESIS "cairn/genesis"
 #define CAIRN_TAG_STATE "cairn/state"
 #define CAIRN_TAG_CHANGES "cairn/changes"
+#define CAIRN_TAG_CHECKPOINT "cairn/checkpoint"
 
 typedef struct cairn_sha256 {
   crypto_hash_sha256_state st;
