@@ -18,6 +18,12 @@
  * atomically, so two writers racing for one name cannot both succeed, which
  * a check-then-rename could not promise.
  *
+ * Secret files (validator keys) are read by cairn_file_read_private
+ * straight into a buffer the caller owns - usually locked memory that is
+ * wiped after use - with the permission check made on the same open
+ * descriptor the bytes come from, so a file cannot be swapped for a
+ * readable one between the check and the read.
+ *
  * errno is mapped at the point of failure: ENOENT becomes NOT_FOUND and
  * everything else IO; the caller, who knows what the file was for, words
  * the message.
@@ -32,6 +38,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "cairn/file.h"
 
@@ -186,14 +194,12 @@ cairn_err cairn_file_write_atomic(const char *path, const void *data,
   struct stat st;
   assert(path != NULL && (data != NULL || len == 0));
   assert((mode & ~07777u) == 0);
-  size_t path_len = strlen(path);
-  if (path_len == 0 || path_len + sizeof CAIRN_FILE_TMP_SUFFIX > sizeof tmp) {
+  int n = snprintf(tmp, sizeof tmp, "%s%s", path, CAIRN_FILE_TMP_SUFFIX);
+  if (path[0] == '\0' || n < 0 || (size_t)n >= sizeof tmp) {
     return CAIRN_ERR_IO;
   }
   /* Fail early (the link below is what makes it race-free). */
   if (exclusive && lstat(path, &st) == 0) return CAIRN_ERR_EXISTS;
-  memcpy(tmp, path, path_len);
-  memcpy(tmp + path_len, CAIRN_FILE_TMP_SUFFIX, sizeof CAIRN_FILE_TMP_SUFFIX);
   int fd = mkstemp(tmp);
   if (fd < 0) return CAIRN_ERR_IO;
   cairn_err err = file_fill_tmp(fd, data, len, mode);
@@ -210,4 +216,34 @@ cairn_err cairn_file_check_private(const char *path) {
   assert(path != NULL);
   if (stat(path, &st) != 0) return file_errno(errno);
   return (st.st_mode & 077) != 0 ? CAIRN_ERR_PERM : CAIRN_OK;
+}
+
+cairn_err cairn_file_read_private(const char *path, char *buf, size_t cap,
+                                  size_t *len) {
+  struct stat st;
+  assert(path != NULL && buf != NULL && cap > 0 && len != NULL);
+  *len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return file_errno(errno);
+  cairn_err err = CAIRN_OK;
+  if (fstat(fd, &st) != 0) err = CAIRN_ERR_IO;
+  else if ((st.st_mode & 077) != 0) err = CAIRN_ERR_PERM;
+  size_t n = 0;
+  /* Each pass reads at least one byte or ends; n stays below cap. */
+  while (err == CAIRN_OK) {
+    ssize_t got = read(fd, buf + n, cap - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) err = CAIRN_ERR_IO;
+    else if (got == 0) break;
+    else if ((size_t)got >= cap - n) err = CAIRN_ERR_OVERSIZE;
+    else n += (size_t)got;
+  }
+  close(fd);
+  if (err != CAIRN_OK) {
+    sodium_memzero(buf, cap);
+    return err;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return CAIRN_OK;
 }

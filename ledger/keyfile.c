@@ -24,12 +24,17 @@
  *
  * Secrets live in one struct per call that is locked in RAM where the OS
  * allows (sodium_mlock, best effort) and wiped on every path. The validator
- * file's text is produced with snprintf into that locked struct rather than
- * by jansson, whose growing output buffer would leave copies of the seed in
- * freed memory; when reading, the text buffer and jansson's copy of the
- * seed string are wiped (jansson's parser may still leave fragments in
- * memory it has freed; that is the limit of what can be done without
- * replacing its allocator, which is process-wide state).
+ * file is read straight into that locked struct (cairn_file_read_private,
+ * which checks the mode on the descriptor it reads from), and its text is
+ * produced with snprintf into it rather than by jansson, whose growing
+ * output buffer would leave copies of the seed in freed memory. When
+ * reading, jansson's copy of the seed string is wiped; fragments its lexer
+ * leaves in memory it frees are wiped too when the program installed the
+ * wiping allocator of secure.h (cairnd does, at start-up).
+ *
+ * Every parser here works on a buffer (cairn_keyfile_parse,
+ * cairn_nodekey_parse), so the fuzz targets in tests/fuzz/ reach exactly
+ * the code that reads a file from disk.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -53,34 +58,21 @@
 /* Members of each JSON object; anything else makes the file malformed. */
 #define CAIRN_KEYFILE_FIELDS 9
 #define CAIRN_NODEKEY_FIELDS 4
-/* Bounds on the Argon2 cost read from a file: libsodium's minimums, and at
- * most 1 GiB and 64 passes, far above any sane setting (the default is
- * 64 MiB and 2 passes) yet below what would hang or exhaust a laptop. */
-#define CAIRN_KEYFILE_MEMLIMIT_MAX (1024ull * 1024u * 1024u)
-#define CAIRN_KEYFILE_OPSLIMIT_MAX 64u
-#define CAIRN_KEYFILE_SALT_BYTES crypto_pwhash_argon2id_SALTBYTES
-#define CAIRN_KEYFILE_NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define CAIRN_KEYFILE_KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
-#define CAIRN_KEYFILE_CT_BYTES \
-  (CAIRN_SECKEY_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
 #define CAIRN_NODEKEY_SEED_BYTES crypto_sign_ed25519_SEEDBYTES
 
-_Static_assert(CAIRN_KEYFILE_SALT_BYTES == 16, "salt is hex16 in the file");
-_Static_assert(CAIRN_KEYFILE_NONCE_BYTES == 24, "nonce is hex24 in the file");
-_Static_assert(CAIRN_KEYFILE_CT_BYTES == 48, "ciphertext is hex48");
+_Static_assert(CAIRN_KEYFILE_SALT_BYTES == crypto_pwhash_argon2id_SALTBYTES,
+               "salt is hex16 in the file");
+_Static_assert(CAIRN_KEYFILE_NONCE_BYTES ==
+                   crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+               "nonce is hex24 in the file");
+_Static_assert(CAIRN_KEYFILE_CT_BYTES ==
+                   CAIRN_SECKEY_BYTES +
+                       crypto_aead_xchacha20poly1305_ietf_ABYTES,
+               "ciphertext is hex48");
 _Static_assert(CAIRN_NODEKEY_SEED_BYTES + CAIRN_ED25519_PUBKEY_BYTES ==
                    CAIRN_ED25519_SECKEY_BYTES,
                "libsodium secret key is seed || pk");
-
-/* The public, parsed contents of a member key file. */
-typedef struct keyfile_fields {
-  char address[CAIRN_ADDRESS_BUF]; /* as written in the file: the AAD */
-  uint8_t pk[CAIRN_PUBKEY_BYTES];
-  cairn_kdf_params kdf;
-  uint8_t salt[CAIRN_KEYFILE_SALT_BYTES];
-  uint8_t nonce[CAIRN_KEYFILE_NONCE_BYTES];
-  uint8_t ct[CAIRN_KEYFILE_CT_BYTES];
-} keyfile_fields;
 
 /* Every secret one call handles, locked and wiped as a unit. */
 typedef struct keyfile_secrets {
@@ -88,7 +80,7 @@ typedef struct keyfile_secrets {
   uint8_t sk[CAIRN_SECKEY_BYTES];
   uint8_t ed_sk[CAIRN_ED25519_SECKEY_BYTES];
   uint8_t seed[CAIRN_NODEKEY_SEED_BYTES];
-  char text[CAIRN_KEYFILE_BYTES_MAX];
+  char text[CAIRN_KEYFILE_BYTES_MAX + 1];
 } keyfile_secrets;
 
 static void secrets_open(keyfile_secrets *s) {
@@ -134,9 +126,12 @@ static cairn_err keyfile_derive(uint8_t key[CAIRN_KEYFILE_KEY_BYTES],
 
 /* ---- JSON fields ---- */
 
-/* Member `name` as a string, or NULL. */
+/* Member `name` as a string without embedded NUL bytes, or NULL. */
 static const char *json_member_string(const json_t *obj, const char *name) {
-  return json_string_value(json_object_get(obj, name));
+  const json_t *v = json_object_get(obj, name);
+  const char *s = json_string_value(v);
+  if (s == NULL || strlen(s) != json_string_length(v)) return NULL;
+  return s;
 }
 
 /* Member `name` as exactly n bytes of hex; KEYFILE otherwise. */
@@ -182,7 +177,8 @@ static cairn_err keyfile_header(const json_t *root, const char *type,
 /* ---- member key files ---- */
 
 /* The address member: copied verbatim for the AAD and decoded. */
-static cairn_err keyfile_parse_address(keyfile_fields *f, const json_t *root) {
+static cairn_err keyfile_parse_address(cairn_keyfile_info *f,
+                                       const json_t *root) {
   const char *addr = json_member_string(root, "address");
   if (addr == NULL || strlen(addr) != CAIRN_ADDRESS_CHARS) {
     return CAIRN_ERR_KEYFILE;
@@ -193,7 +189,7 @@ static cairn_err keyfile_parse_address(keyfile_fields *f, const json_t *root) {
   return err == CAIRN_OK ? CAIRN_OK : CAIRN_ERR_KEYFILE;
 }
 
-static cairn_err keyfile_parse_json(keyfile_fields *f, const json_t *root) {
+static cairn_err keyfile_parse_json(cairn_keyfile_info *f, const json_t *root) {
   CAIRN_TRY(keyfile_header(root, CAIRN_KEYFILE_TYPE, CAIRN_KEYFILE_FIELDS));
   CAIRN_TRY(keyfile_parse_address(f, root));
   const char *kdf = json_member_string(root, "kdf");
@@ -213,27 +209,39 @@ static cairn_err keyfile_parse_json(keyfile_fields *f, const json_t *root) {
   return CAIRN_OK;
 }
 
+cairn_err cairn_keyfile_parse(cairn_keyfile_info *info, const char *text,
+                              size_t len) {
+  assert(info != NULL && (text != NULL || len == 0));
+  memset(info, 0, sizeof *info);
+  if (len > CAIRN_KEYFILE_BYTES_MAX) return CAIRN_ERR_OVERSIZE;
+  json_error_t jerr;
+  json_t *root = json_loadb(len > 0 ? text : "", len, JSON_REJECT_DUPLICATES,
+                            &jerr);
+  if (root == NULL) return CAIRN_ERR_KEYFILE;
+  cairn_err err = keyfile_parse_json(info, root);
+  json_decref(root);
+  if (err != CAIRN_OK) memset(info, 0, sizeof *info);
+  return err;
+}
+
 /* Read and parse a member key file; f is zeroed on failure. */
-static cairn_err keyfile_load(keyfile_fields *f, const char *path) {
+static cairn_err keyfile_load(cairn_keyfile_info *f, const char *path) {
   char *text = NULL;
   size_t len = 0;
   memset(f, 0, sizeof *f);
   CAIRN_TRY(cairn_file_read_all(path, CAIRN_KEYFILE_BYTES_MAX, &text, &len));
-  json_error_t jerr;
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  cairn_err err = cairn_keyfile_parse(f, text, len);
   free(text);
-  if (root == NULL) return CAIRN_ERR_KEYFILE;
-  cairn_err err = keyfile_parse_json(f, root);
-  json_decref(root);
-  if (err != CAIRN_OK) memset(f, 0, sizeof *f);
   return err;
 }
 
-/* The member key file's JSON text, with a final newline, into out. */
-static cairn_err keyfile_render(char *out, size_t out_cap, size_t *out_len,
-                                const keyfile_fields *f) {
+cairn_err cairn_keyfile_format(char *out, size_t cap, size_t *len,
+                               const cairn_keyfile_info *f) {
   char salt[2 * sizeof f->salt + 1], nonce[2 * sizeof f->nonce + 1];
   char ct[2 * sizeof f->ct + 1];
+  assert(out != NULL && len != NULL && f != NULL);
+  assert(kdf_params_ok(&f->kdf));
+  *len = 0;
   cairn_hex_encode(salt, sizeof salt, f->salt, sizeof f->salt);
   cairn_hex_encode(nonce, sizeof nonce, f->nonce, sizeof f->nonce);
   cairn_hex_encode(ct, sizeof ct, f->ct, sizeof f->ct);
@@ -244,12 +252,12 @@ static cairn_err keyfile_render(char *out, size_t out_cap, size_t *out_len,
       "memlimit", (json_int_t)f->kdf.memlimit, "salt", salt, "nonce", nonce,
       "ciphertext", ct);
   if (root == NULL) return CAIRN_ERR_NOMEM;
-  size_t n = json_dumpb(root, out, out_cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  size_t n = json_dumpb(root, out, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
   json_decref(root);
   if (n == 0) return CAIRN_ERR_NOMEM;
-  assert(n < out_cap); /* about 400 bytes of a 4 KiB buffer */
+  if (n >= cap) return CAIRN_ERR_OVERSIZE; /* no room for the newline */
   out[n++] = '\n';
-  *out_len = n;
+  *len = n;
   return CAIRN_OK;
 }
 
@@ -257,7 +265,7 @@ cairn_err cairn_keyfile_write(const char *path,
                               const uint8_t sk[CAIRN_SECKEY_BYTES],
                               const char *passphrase, size_t passphrase_len,
                               const cairn_kdf_params *params) {
-  keyfile_fields f;
+  cairn_keyfile_info f;
   keyfile_secrets s;
   struct stat st;
   char text[CAIRN_KEYFILE_BYTES_MAX];
@@ -285,10 +293,45 @@ cairn_err cairn_keyfile_write(const char *path,
     assert(ct_len == sizeof f.ct);
   }
   secrets_close(&s);
-  if (err == CAIRN_OK) err = keyfile_render(text, sizeof text, &text_len, &f);
+  if (err == CAIRN_OK) {
+    err = cairn_keyfile_format(text, sizeof text, &text_len, &f);
+  }
   if (err == CAIRN_OK) {
     err = cairn_file_write_atomic(path, text, text_len, 0600, true);
   }
+  return err;
+}
+
+cairn_err cairn_keyfile_decrypt(const cairn_keyfile_info *f,
+                                const char *passphrase, size_t passphrase_len,
+                                uint8_t sk[CAIRN_SECKEY_BYTES],
+                                uint8_t pk[CAIRN_PUBKEY_BYTES]) {
+  keyfile_secrets s;
+  uint8_t derived[CAIRN_PUBKEY_BYTES];
+  assert(f != NULL && sk != NULL && pk != NULL);
+  assert(kdf_params_ok(&f->kdf));
+  memset(sk, 0, CAIRN_SECKEY_BYTES);
+  memset(pk, 0, CAIRN_PUBKEY_BYTES);
+  secrets_open(&s);
+  cairn_err err =
+      keyfile_derive(s.key, passphrase, passphrase_len, f->salt, &f->kdf);
+  if (err == CAIRN_OK &&
+      crypto_aead_xchacha20poly1305_ietf_decrypt(
+          s.sk, NULL, NULL, f->ct, sizeof f->ct, (const uint8_t *)f->address,
+          CAIRN_ADDRESS_CHARS, f->nonce, s.key) != 0) {
+    err = CAIRN_ERR_PASSPHRASE;
+  }
+  /* Authenticated, so this only fails for a file sealed by a buggy or
+   * hostile writer: a secret that is not a key, or not the address's. */
+  if (err == CAIRN_OK) err = cairn_schnorr_pubkey(derived, s.sk);
+  if (err == CAIRN_OK && memcmp(derived, f->pk, sizeof derived) != 0) {
+    err = CAIRN_ERR_BAD_KEY;
+  }
+  if (err == CAIRN_OK) {
+    memcpy(sk, s.sk, CAIRN_SECKEY_BYTES);
+    memcpy(pk, f->pk, CAIRN_PUBKEY_BYTES);
+  }
+  secrets_close(&s);
   return err;
 }
 
@@ -296,39 +339,17 @@ cairn_err cairn_keyfile_read(const char *path, const char *passphrase,
                              size_t passphrase_len,
                              uint8_t sk[CAIRN_SECKEY_BYTES],
                              uint8_t pk[CAIRN_PUBKEY_BYTES]) {
-  keyfile_fields f;
-  keyfile_secrets s;
-  uint8_t derived[CAIRN_PUBKEY_BYTES];
+  cairn_keyfile_info f;
   assert(path != NULL && sk != NULL && pk != NULL);
   memset(sk, 0, CAIRN_SECKEY_BYTES);
   memset(pk, 0, CAIRN_PUBKEY_BYTES);
   CAIRN_TRY(keyfile_load(&f, path));
-  secrets_open(&s);
-  cairn_err err =
-      keyfile_derive(s.key, passphrase, passphrase_len, f.salt, &f.kdf);
-  if (err == CAIRN_OK &&
-      crypto_aead_xchacha20poly1305_ietf_decrypt(
-          s.sk, NULL, NULL, f.ct, sizeof f.ct, (const uint8_t *)f.address,
-          CAIRN_ADDRESS_CHARS, f.nonce, s.key) != 0) {
-    err = CAIRN_ERR_PASSPHRASE;
-  }
-  /* Authenticated, so this only fails for a file sealed by a buggy or
-   * hostile writer: a secret that is not a key, or not the address's. */
-  if (err == CAIRN_OK) err = cairn_schnorr_pubkey(derived, s.sk);
-  if (err == CAIRN_OK && memcmp(derived, f.pk, sizeof derived) != 0) {
-    err = CAIRN_ERR_BAD_KEY;
-  }
-  if (err == CAIRN_OK) {
-    memcpy(sk, s.sk, CAIRN_SECKEY_BYTES);
-    memcpy(pk, f.pk, CAIRN_PUBKEY_BYTES);
-  }
-  secrets_close(&s);
-  return err;
+  return cairn_keyfile_decrypt(&f, passphrase, passphrase_len, sk, pk);
 }
 
 cairn_err cairn_keyfile_pubkey(const char *path,
                                uint8_t pk[CAIRN_PUBKEY_BYTES]) {
-  keyfile_fields f;
+  cairn_keyfile_info f;
   assert(path != NULL && pk != NULL);
   memset(pk, 0, CAIRN_PUBKEY_BYTES);
   CAIRN_TRY(keyfile_load(&f, path));
@@ -338,13 +359,14 @@ cairn_err cairn_keyfile_pubkey(const char *path,
 
 /* ---- validator key files ---- */
 
-cairn_err cairn_nodekey_write(const char *path,
-                              const uint8_t sk[CAIRN_ED25519_SECKEY_BYTES]) {
+cairn_err cairn_nodekey_format(char *out, size_t cap, size_t *len,
+                               const uint8_t sk[CAIRN_ED25519_SECKEY_BYTES]) {
   keyfile_secrets s;
   uint8_t pk[CAIRN_ED25519_PUBKEY_BYTES];
   char pk_hex[2 * CAIRN_ED25519_PUBKEY_BYTES + 1];
   char seed_hex[2 * CAIRN_NODEKEY_SEED_BYTES + 1];
-  assert(path != NULL && sk != NULL);
+  assert(out != NULL && len != NULL && sk != NULL);
+  *len = 0;
   secrets_open(&s);
   /* libsodium's secret key is seed || pk: check the halves belong. */
   memcpy(s.seed, sk, CAIRN_NODEKEY_SEED_BYTES);
@@ -353,18 +375,34 @@ cairn_err cairn_nodekey_write(const char *path,
       memcmp(pk, sk + CAIRN_NODEKEY_SEED_BYTES, sizeof pk) != 0) {
     err = CAIRN_ERR_BAD_KEY;
   }
-  size_t n = 0;
   if (err == CAIRN_OK) {
     cairn_hex_encode(pk_hex, sizeof pk_hex, pk, sizeof pk);
     cairn_hex_encode(seed_hex, sizeof seed_hex, s.seed, sizeof s.seed);
-    int w = snprintf(s.text, sizeof s.text,
+    int w = snprintf(out, cap,
                      "{\"version\":%d,\"type\":\"%s\",\"pubkey\":\"%s\","
                      "\"seed\":\"%s\"}\n",
                      CAIRN_KEYFILE_VERSION, CAIRN_NODEKEY_TYPE, pk_hex,
                      seed_hex);
-    assert(w > 0 && (size_t)w < sizeof s.text);
-    n = (size_t)w;
     sodium_memzero(seed_hex, sizeof seed_hex);
+    if (w < 0 || (size_t)w >= cap) {
+      sodium_memzero(out, cap);
+      err = CAIRN_ERR_OVERSIZE;
+    } else {
+      *len = (size_t)w;
+    }
+  }
+  secrets_close(&s);
+  return err;
+}
+
+cairn_err cairn_nodekey_write(const char *path,
+                              const uint8_t sk[CAIRN_ED25519_SECKEY_BYTES]) {
+  keyfile_secrets s;
+  size_t n = 0;
+  assert(path != NULL && sk != NULL);
+  secrets_open(&s);
+  cairn_err err = cairn_nodekey_format(s.text, sizeof s.text, &n, sk);
+  if (err == CAIRN_OK) {
     err = cairn_file_write_atomic(path, s.text, n, 0600, true);
   }
   secrets_close(&s);
@@ -373,11 +411,12 @@ cairn_err cairn_nodekey_write(const char *path,
 
 /* Pull pubkey and seed out of a validator key file's JSON into pk and
  * s->seed, wiping jansson's copy of the seed text. */
-static cairn_err nodekey_parse(keyfile_secrets *s,
-                               uint8_t pk[CAIRN_ED25519_PUBKEY_BYTES],
-                               const char *text, size_t len) {
+static cairn_err nodekey_parse_json(keyfile_secrets *s,
+                                    uint8_t pk[CAIRN_ED25519_PUBKEY_BYTES],
+                                    const char *text, size_t len) {
   json_error_t jerr;
-  json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root = json_loadb(len > 0 ? text : "", len, JSON_REJECT_DUPLICATES,
+                            &jerr);
   if (root == NULL) return CAIRN_ERR_KEYFILE;
   cairn_err err = keyfile_header(root, CAIRN_NODEKEY_TYPE,
                                  CAIRN_NODEKEY_FIELDS);
@@ -396,34 +435,55 @@ static cairn_err nodekey_parse(keyfile_secrets *s,
   return err;
 }
 
-cairn_err cairn_nodekey_read(const char *path,
-                             uint8_t sk[CAIRN_ED25519_SECKEY_BYTES],
-                             uint8_t pk[CAIRN_ED25519_PUBKEY_BYTES]) {
-  keyfile_secrets s;
+/* Parse text (which may live in s->text) and derive the key pair, using s
+ * for every secret; sk/pk are zeroed on failure. */
+static cairn_err nodekey_parse_with(keyfile_secrets *s, const char *text,
+                                    size_t len,
+                                    uint8_t sk[CAIRN_ED25519_SECKEY_BYTES],
+                                    uint8_t pk[CAIRN_ED25519_PUBKEY_BYTES]) {
   uint8_t file_pk[CAIRN_ED25519_PUBKEY_BYTES], derived[sizeof file_pk];
-  char *text = NULL;
-  size_t len = 0;
-  assert(path != NULL && sk != NULL && pk != NULL);
   memset(sk, 0, CAIRN_ED25519_SECKEY_BYTES);
   memset(pk, 0, CAIRN_ED25519_PUBKEY_BYTES);
-  /* Refuse a readable file before its secret is ever in our memory. */
-  CAIRN_TRY(cairn_file_check_private(path));
-  CAIRN_TRY(cairn_file_read_all(path, CAIRN_KEYFILE_BYTES_MAX, &text, &len));
-  secrets_open(&s);
-  cairn_err err = nodekey_parse(&s, file_pk, text, len);
-  sodium_memzero(text, len);
-  free(text);
+  if (len > CAIRN_KEYFILE_BYTES_MAX) return CAIRN_ERR_OVERSIZE;
+  cairn_err err = nodekey_parse_json(s, file_pk, text, len);
   if (err == CAIRN_OK &&
-      crypto_sign_seed_keypair(derived, s.ed_sk, s.seed) != 0) {
+      crypto_sign_seed_keypair(derived, s->ed_sk, s->seed) != 0) {
     err = CAIRN_ERR_BAD_KEY;
   }
   if (err == CAIRN_OK && memcmp(derived, file_pk, sizeof derived) != 0) {
     err = CAIRN_ERR_BAD_KEY;
   }
   if (err == CAIRN_OK) {
-    memcpy(sk, s.ed_sk, CAIRN_ED25519_SECKEY_BYTES);
+    memcpy(sk, s->ed_sk, CAIRN_ED25519_SECKEY_BYTES);
     memcpy(pk, derived, CAIRN_ED25519_PUBKEY_BYTES);
   }
+  return err;
+}
+
+cairn_err cairn_nodekey_parse(const char *text, size_t len,
+                              uint8_t sk[CAIRN_ED25519_SECKEY_BYTES],
+                              uint8_t pk[CAIRN_ED25519_PUBKEY_BYTES]) {
+  keyfile_secrets s;
+  assert((text != NULL || len == 0) && sk != NULL && pk != NULL);
+  secrets_open(&s);
+  cairn_err err = nodekey_parse_with(&s, text, len, sk, pk);
+  secrets_close(&s);
+  return err;
+}
+
+cairn_err cairn_nodekey_read(const char *path,
+                             uint8_t sk[CAIRN_ED25519_SECKEY_BYTES],
+                             uint8_t pk[CAIRN_ED25519_PUBKEY_BYTES]) {
+  keyfile_secrets s;
+  size_t len = 0;
+  assert(path != NULL && sk != NULL && pk != NULL);
+  memset(sk, 0, CAIRN_ED25519_SECKEY_BYTES);
+  memset(pk, 0, CAIRN_ED25519_PUBKEY_BYTES);
+  secrets_open(&s);
+  /* A readable file is refused before its secret is ever in our memory;
+   * the text goes only into the locked struct. */
+  cairn_err err = cairn_file_read_private(path, s.text, sizeof s.text, &len);
+  if (err == CAIRN_OK) err = nodekey_parse_with(&s, s.text, len, sk, pk);
   secrets_close(&s);
   return err;
 }

@@ -75,7 +75,7 @@ typedef struct proof_hex {
 } proof_hex;
 
 static proof_hex proof_hex32(const uint8_t h[CAIRN_HASH_BYTES]) {
-  proof_hex x;
+  proof_hex x = {{0}};
   cairn_hex_encode(x.s, sizeof x.s, h, CAIRN_HASH_BYTES);
   return x;
 }

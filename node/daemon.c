@@ -102,6 +102,8 @@ static bool cairn_daemon_load_genesis(cairn_daemon *d) {
 
 static bool cairn_daemon_load_key(cairn_daemon *d) {
   const char *path = d->cfg.validator_key;
+  /* Locked until the producer has its own (locked) copy; then wiped. */
+  (void)sodium_mlock(d->validator_sk, sizeof d->validator_sk);
   cairn_err err = cairn_nodekey_read(path, d->validator_sk, d->validator_pk);
   if (err == CAIRN_ERR_PERM) {
     cairn_log_error(d->log, "validator key %s is readable by other users; "
@@ -251,6 +253,7 @@ static void cairn_daemon_teardown(cairn_daemon *d) {
   if (d->chain != NULL) cairn_chain_close(d->chain);
   if (d->store != NULL) cairn_store_close(d->store);
   sodium_memzero(d->validator_sk, sizeof d->validator_sk);
+  (void)sodium_munlock(d->validator_sk, sizeof d->validator_sk);
   if (d->lock_fd >= 0) close(d->lock_fd); /* releases the lock */
 }
 

@@ -3,11 +3,11 @@
  *
  * main() does only what must happen once per process - libsodium
  * initialisation, ignoring SIGPIPE (a client that hangs up mid-response
- * must not kill the node), the logger on stderr - and dispatches to a
- * command. Option parsing is by hand and strict: "--flag value" or
- * "--flag=value", an unknown flag or a missing value is a usage error with
- * exit code 2, so a typo never starts a node with a default the operator
- * did not ask for. Exit codes: 0 success, 1 failure (one line says what and
+ * must not kill the node), jansson's wiping allocator (secure.h), the
+ * logger on stderr - and dispatches to a command. Option parsing is by
+ * hand and strict: "--flag value" or "--flag=value", an unknown flag or a
+ * missing value is a usage error with exit code 2, so a typo never starts
+ * a node with a default the operator did not ask for. Exit codes: 0 success, 1 failure (one line says what and
  * what to do), 2 usage.
  */
 #include <libgen.h>
@@ -26,6 +26,7 @@
 #include "cairn/keyfile.h"
 #include "cairn/log.h"
 #include "cairn/rpc.h"
+#include "cairn/secure.h"
 #include "daemon.h"
 
 #define CAIRN_MAIN_EXIT_OK 0
@@ -332,6 +333,9 @@ int main(int argc, char **argv) {
     return CAIRN_MAIN_EXIT_FAIL;
   }
   signal(SIGPIPE, SIG_IGN);
+  /* Before any JSON is parsed: the validator key file goes through jansson,
+   * and this makes it wipe what it frees. */
+  cairn_secure_json_install();
   cairn_log log;
   cairn_log_init(&log, stderr, CAIRN_LOG_INFO);
   if (argc < 2) {

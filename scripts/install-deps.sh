@@ -1,9 +1,21 @@
 #!/bin/sh
 # Install the Debian packages Cairn needs to build and test, but only those
 # that are missing. Uses apt-get directly as root, or through sudo.
+#
+#   install-deps.sh           what `make` and `make test` need (CI runs this)
+#   install-deps.sh --fuzz    also clang and its libFuzzer/sanitizer runtime,
+#                             for `make fuzz` only
+#   install-deps.sh --lint    also cppcheck and clang-tidy, for `make lint`
 set -eu
 PKGS="build-essential pkg-config libsodium-dev liblmdb-dev libsecp256k1-dev \
 libcmocka-dev libevent-dev libjansson-dev python3 curl"
+for opt in "$@"; do
+  case "$opt" in
+    --fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
+    --lint) PKGS="$PKGS cppcheck clang-tidy" ;;
+    *) echo "install-deps: unknown option $opt (use --fuzz or --lint)" >&2; exit 2 ;;
+  esac
+done
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -1,7 +1,7 @@
 /*
- * test_file.c - bounded reads, atomic and exclusive writes, and the
- * private-permissions check, against real files in a fresh directory under
- * /tmp that is removed at the end.
+ * test_file.c - bounded reads, atomic and exclusive writes, the
+ * private-permissions check and private reads, against real files in a
+ * fresh directory under /tmp that is removed at the end.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,6 +245,41 @@ static void test_check_private(void **state) {
   assert_int_equal(cairn_file_check_private(path), CAIRN_ERR_NOT_FOUND);
 }
 
+static void test_read_private(void **state) {
+  fixture *f = *state;
+  char path[256], buf[16];
+  size_t len = 99;
+  path_in(path, sizeof path, f, "secret");
+  put_file(path, "seed!", 5, 0600);
+  assert_int_equal(cairn_file_read_private(path, buf, sizeof buf, &len),
+                   CAIRN_OK);
+  assert_int_equal(len, 5);
+  assert_string_equal(buf, "seed!");
+  /* Exactly cap - 1 bytes fit; cap bytes do not, and the buffer is wiped. */
+  put_file(path, "0123456789abcde", 15, 0600);
+  assert_int_equal(cairn_file_read_private(path, buf, sizeof buf, &len),
+                   CAIRN_OK);
+  assert_int_equal(len, 15);
+  put_file(path, "0123456789abcdef", 16, 0600);
+  memset(buf, 'x', sizeof buf);
+  assert_int_equal(cairn_file_read_private(path, buf, sizeof buf, &len),
+                   CAIRN_ERR_OVERSIZE);
+  assert_int_equal(len, 0);
+  for (size_t i = 0; i < sizeof buf; i++) assert_int_equal(buf[i], 0);
+  /* Group or other access: refused before a byte is read. */
+  static const mode_t open_modes[] = {0640, 0604, 0620, 0602, 0644};
+  for (size_t i = 0; i < sizeof open_modes / sizeof open_modes[0]; i++) {
+    put_file(path, "seed!", 5, open_modes[i]);
+    memset(buf, 'x', sizeof buf);
+    assert_int_equal(cairn_file_read_private(path, buf, sizeof buf, &len),
+                     CAIRN_ERR_PERM);
+    for (size_t j = 0; j < sizeof buf; j++) assert_int_equal(buf[j], 0);
+  }
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(cairn_file_read_private(path, buf, sizeof buf, &len),
+                   CAIRN_ERR_NOT_FOUND);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_all),
@@ -252,6 +287,7 @@ int main(void) {
       cmocka_unit_test(test_write_atomic),
       cmocka_unit_test(test_write_errors),
       cmocka_unit_test(test_check_private),
+      cmocka_unit_test(test_read_private),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

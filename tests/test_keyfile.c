@@ -5,7 +5,9 @@
  * (independently of keyfile.c) is readable, which pins the format; each
  * rejection (wrong passphrase, tampered ciphertext/salt/nonce/address,
  * malformed or hostile JSON, oversize, missing, existing, permissions,
- * mismatched keys) gives its exact error and zeroed outputs. Argon2 runs
+ * mismatched keys) gives its exact error and zeroed outputs; the same
+ * parsers work from memory (parse, format, decrypt), as the fuzz targets
+ * use them. Argon2 runs
  * with libsodium's minimum cost except in one default-cost round trip.
  * Files live in a fresh directory under /tmp, removed at the end.
  */
@@ -540,6 +542,140 @@ static void test_nodekey(void **state) {
   assert_int_equal(access(bad, F_OK), -1);
 }
 
+/* ---- parsing from memory (the functions the file readers and the fuzz
+ * targets share) ---- */
+
+static void expect_parse(const char *text, size_t len, cairn_err want) {
+  cairn_keyfile_info info;
+  memset(&info, 0xaa, sizeof info);
+  assert_int_equal(cairn_keyfile_parse(&info, text, len), want);
+  if (want != CAIRN_OK) {
+    static const cairn_keyfile_info zero;
+    assert_memory_equal(&info, &zero, sizeof info);
+  }
+}
+
+static void test_parse_format_decrypt_in_memory(void **state) {
+  fixture *f = *state;
+  char path[256], out[CAIRN_KEYFILE_BYTES_MAX], addr[CAIRN_ADDRESS_BUF];
+  uint8_t sk[32], pk[32], sk2[32], pk2[32];
+  size_t out_len = 0;
+  make_keyfile(path, sizeof path, f, sk, pk);
+  char *text = slurp(path);
+  cairn_keyfile_info info;
+  assert_int_equal(cairn_keyfile_parse(&info, text, strlen(text)), CAIRN_OK);
+  cairn_address_encode(addr, sizeof addr, pk);
+  assert_string_equal(info.address, addr);
+  assert_memory_equal(info.pk, pk, 32);
+  assert_true(info.kdf.opslimit == cheap.opslimit &&
+              info.kdf.memlimit == cheap.memlimit);
+  /* Formatting gives back exactly what cairn_keyfile_write stored. */
+  assert_int_equal(cairn_keyfile_format(out, sizeof out, &out_len, &info),
+                   CAIRN_OK);
+  assert_int_equal(out_len, strlen(text));
+  assert_memory_equal(out, text, out_len);
+  assert_int_equal(cairn_keyfile_format(out, 100, &out_len, &info),
+                   CAIRN_ERR_OVERSIZE);
+  assert_int_equal(out_len, 0);
+  /* Decryption from the parsed fields. */
+  assert_int_equal(cairn_keyfile_decrypt(&info, PASS, strlen(PASS), sk2, pk2),
+                   CAIRN_OK);
+  assert_memory_equal(sk2, sk, 32);
+  assert_memory_equal(pk2, pk, 32);
+  memset(sk2, 0xaa, sizeof sk2);
+  assert_int_equal(cairn_keyfile_decrypt(&info, "nope", 4, sk2, pk2),
+                   CAIRN_ERR_PASSPHRASE);
+  assert_memory_equal(sk2, zero64, 32);
+  assert_memory_equal(pk2, zero64, 32);
+  info.ct[0] ^= 1;
+  assert_int_equal(cairn_keyfile_decrypt(&info, PASS, strlen(PASS), sk2, pk2),
+                   CAIRN_ERR_PASSPHRASE);
+  /* Rejections: too long, a NUL hidden in a string, costs out of bounds. */
+  char *big = malloc(CAIRN_KEYFILE_BYTES_MAX + 2);
+  assert_non_null(big);
+  memset(big, ' ', CAIRN_KEYFILE_BYTES_MAX + 1);
+  expect_parse(big, CAIRN_KEYFILE_BYTES_MAX + 1, CAIRN_ERR_OVERSIZE);
+  free(big);
+  expect_parse("", 0, CAIRN_ERR_KEYFILE);
+  json_error_t jerr;
+  json_t *root = json_loads(text, 0, &jerr);
+  assert_non_null(root);
+  json_t *edits[][2] = {
+      {json_string("kdf"), json_stringn("argon2id13\0x", 12)},
+      {json_string("memlimit"),
+       json_integer((json_int_t)CAIRN_KEYFILE_MEMLIMIT_MAX + 1)},
+      {json_string("opslimit"), json_integer(CAIRN_KEYFILE_OPSLIMIT_MAX + 1)},
+      {json_string("opslimit"), json_integer(0)},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+    json_t *copy = json_deep_copy(root);
+    assert_int_equal(json_object_set_new(copy, json_string_value(edits[i][0]),
+                                         edits[i][1]),
+                     0);
+    char *t = json_dumps(copy, JSON_COMPACT);
+    expect_parse(t, strlen(t), CAIRN_ERR_KEYFILE);
+    free(t);
+    json_decref(copy);
+    json_decref(edits[i][0]);
+  }
+  json_decref(root);
+  free(text);
+  sodium_memzero(sk, sizeof sk);
+}
+
+static void test_nodekey_in_memory(void **state) {
+  (void)state;
+  char text[CAIRN_KEYFILE_BYTES_MAX];
+  size_t len = 0;
+  uint8_t sk[64], pk[32], sk2[64], pk2[32];
+  assert_int_equal(cairn_ed25519_keygen(pk, sk), CAIRN_OK);
+  assert_int_equal(cairn_nodekey_format(text, sizeof text, &len, sk), CAIRN_OK);
+  assert_int_equal(len, strlen(text));
+  assert_int_equal(cairn_nodekey_parse(text, len, sk2, pk2), CAIRN_OK);
+  assert_memory_equal(sk2, sk, 64);
+  assert_memory_equal(pk2, pk, 32);
+  /* Too small a buffer: refused, nothing of the seed left in it. */
+  char small[64];
+  memset(small, 'x', sizeof small);
+  assert_int_equal(cairn_nodekey_format(small, sizeof small, &len, sk),
+                   CAIRN_ERR_OVERSIZE);
+  assert_int_equal(len, 0);
+  assert_memory_equal(small, zero64, sizeof small);
+  /* A public key that is not the seed's. */
+  uint8_t o_sk[64], o_pk[32];
+  assert_int_equal(cairn_ed25519_keygen(o_pk, o_sk), CAIRN_OK);
+  char hex[65], *at = strstr(text, "\"pubkey\":\"");
+  assert_non_null(at);
+  cairn_hex_encode(hex, sizeof hex, o_pk, 32);
+  memcpy(at + 10, hex, 64);
+  memset(sk2, 0xaa, sizeof sk2);
+  assert_int_equal(cairn_nodekey_parse(text, strlen(text), sk2, pk2),
+                   CAIRN_ERR_BAD_KEY);
+  assert_memory_equal(sk2, zero64, 64);
+  assert_int_equal(cairn_nodekey_parse(text, CAIRN_KEYFILE_BYTES_MAX + 1, sk2,
+                                       pk2),
+                   CAIRN_ERR_OVERSIZE);
+  sodium_memzero(text, sizeof text);
+  sodium_memzero(sk, sizeof sk);
+}
+
+/* A validator key file over the size limit, and one that is both too big
+ * and readable by others: the permission is refused first, unread. */
+static void test_nodekey_file_bounds(void **state) {
+  fixture *f = *state;
+  char path[256];
+  char *big = malloc(CAIRN_KEYFILE_BYTES_MAX + 101);
+  assert_non_null(big);
+  memset(big, ' ', CAIRN_KEYFILE_BYTES_MAX + 100);
+  big[CAIRN_KEYFILE_BYTES_MAX + 100] = '\0';
+  new_path(path, sizeof path, f, "node-big");
+  put_file(path, big, 0600);
+  expect_nodekey(path, CAIRN_ERR_OVERSIZE);
+  assert_int_equal(chmod(path, 0604), 0);
+  expect_nodekey(path, CAIRN_ERR_PERM);
+  free(big);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
@@ -551,6 +687,9 @@ int main(void) {
       cmocka_unit_test(test_malformed_text),
       cmocka_unit_test(test_missing_and_existing),
       cmocka_unit_test(test_nodekey),
+      cmocka_unit_test(test_parse_format_decrypt_in_memory),
+      cmocka_unit_test(test_nodekey_in_memory),
+      cmocka_unit_test(test_nodekey_file_bounds),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

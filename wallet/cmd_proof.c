@@ -373,7 +373,7 @@ static cairn_err cairn_proof_run(cairn_wallet *w, const cairn_args *a) {
   CAIRN_TRY(cairn_wallet_hash_arg(w, "TXID", hex, txid));
   cairn_proof_fetch f;
   memset(&f, 0, sizeof f);
-  cairn_proof *p = malloc(sizeof *p);
+  cairn_proof *p = calloc(1, sizeof *p);
   cairn_proof_result *r = malloc(sizeof *r);
   cairn_err err = CAIRN_OK;
   if (p == NULL || r == NULL) {
@@ -566,7 +566,7 @@ int cairn_cmd_verify_proof(cairn_wallet *w, int argc, char **argv) {
       cairn_wallet_parse(w, &cairn_verify_proof_spec, argc, argv, &a);
   if (err != CAIRN_OK || a.help) return cairn_wallet_exit(w, err);
   cairn_genesis *g = malloc(sizeof *g);
-  cairn_proof *p = malloc(sizeof *p);
+  cairn_proof *p = calloc(1, sizeof *p);
   if (g == NULL || p == NULL) {
     err = cairn_wallet_fail(w, CAIRN_EXIT_FAILED, CAIRN_ERR_NOMEM, NULL,
                             "out of memory");

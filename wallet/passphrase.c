@@ -15,10 +15,11 @@
  * restored (when the user presses Enter) instead of leaving the shell with
  * echo disabled. This needs no signal handler and no global state.
  *
- * Secrets are only ever in the caller's cairn_passphrase buffer: files and
- * the terminal are read with read(2) straight into it (stdio would keep a
- * copy in its own buffer), and every scratch copy is wiped with
- * sodium_memzero before return.
+ * Secrets are only ever in the caller's cairn_passphrase buffer, which is
+ * locked in RAM (sodium_mlock, best effort) from cairn_passphrase_get until
+ * cairn_passphrase_wipe: files and the terminal are read with read(2)
+ * straight into it (stdio would keep a copy in its own buffer), and every
+ * scratch copy is wiped with sodium_memzero before return.
  */
 #include "cairn/passphrase.h"
 
@@ -51,6 +52,14 @@ static void cairn_passphrase_why(char *why, size_t why_cap, const char *fmt,
 void cairn_passphrase_wipe(cairn_passphrase *p) {
   assert(p != NULL);
   sodium_memzero(p, sizeof *p);
+  /* Harmless on a buffer that was never locked. */
+  (void)sodium_munlock(p, sizeof *p);
+}
+
+/* Keep the buffer out of swap while it holds a passphrase (best effort:
+ * RLIMIT_MEMLOCK may refuse, and the wipe does not depend on it). */
+static void cairn_passphrase_lock(cairn_passphrase *p) {
+  (void)sodium_mlock(p, sizeof *p);
 }
 
 static cairn_err cairn_passphrase_from_env(cairn_passphrase *out,
@@ -82,8 +91,9 @@ static cairn_err cairn_passphrase_from_file(cairn_passphrase *out,
   }
   char scratch[CAIRN_PASSPHRASE_BYTES_MAX + 2];
   size_t len = 0;
+  bool have_line = false;
   cairn_err err = CAIRN_OK;
-  while (len < sizeof scratch && memchr(scratch, '\n', len) == NULL) {
+  while (len < sizeof scratch && !have_line) {
     ssize_t r = read(fd, scratch + len, sizeof scratch - len);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
@@ -93,6 +103,7 @@ static cairn_err cairn_passphrase_from_file(cairn_passphrase *out,
       break;
     }
     if (r == 0) break;
+    have_line = memchr(scratch + len, '\n', (size_t)r) != NULL;
     len += (size_t)r;
   }
   close(fd);
@@ -177,6 +188,7 @@ static cairn_err cairn_passphrase_from_tty(cairn_passphrase *out,
   if (err == CAIRN_OK && o->confirm) {
     cairn_passphrase again;
     memset(&again, 0, sizeof again);
+    cairn_passphrase_lock(&again);
     err = cairn_passphrase_prompt(fd, "Repeat the passphrase: ", &again);
     if (err == CAIRN_OK &&
         (again.len != out->len ||
@@ -202,6 +214,7 @@ cairn_err cairn_passphrase_get(cairn_passphrase *out,
                                size_t why_cap) {
   assert(out != NULL && o != NULL);
   cairn_passphrase_wipe(out);
+  cairn_passphrase_lock(out);
   cairn_passphrase_why(why, why_cap, "%s", "");
   const char *env = getenv(CAIRN_PASSPHRASE_ENV);
   cairn_err err;

@@ -31,4 +31,14 @@ CAIRN_MUST_CHECK cairn_err cairn_file_write_atomic(const char *path,
  * NOT_FOUND / IO if it cannot be examined. */
 CAIRN_MUST_CHECK cairn_err cairn_file_check_private(const char *path);
 
+/* Read a secret file into the caller's buffer (which may be locked memory:
+ * no other copy is made): the file is opened once, its mode is checked on
+ * the open descriptor before any byte is read (so it cannot be swapped
+ * between check and read), and at most cap - 1 bytes are read, followed by
+ * a NUL. Errors: NOT_FOUND, IO, PERM (group or others may read or write
+ * it), OVERSIZE (cap - 1 bytes or more). buf is wiped on failure. */
+CAIRN_MUST_CHECK cairn_err cairn_file_read_private(const char *path,
+                                                   char *buf, size_t cap,
+                                                   size_t *len);
+
 #endif

@@ -47,6 +47,26 @@
 
 /* HTTP API: request bodies hold one hex transaction plus a little JSON. */
 #define CAIRN_HTTP_BODY_BYTES_MAX (16u * 1024u)
+/* HTTP API connections (node/rpc.c, node/rpc_limit.c). Request headers are
+ * a few hundred bytes from any real client; 8 KiB leaves room for proxies
+ * and refuses header floods early. */
+#define CAIRN_HTTP_HEADER_BYTES_MAX 8192u
+/* Bodies between CAIRN_HTTP_BODY_BYTES_MAX and this are read and answered
+ * with a JSON 413; larger ones are refused by evhttp before they are read.
+ * This, not the smaller limit, is what one request can make the node
+ * buffer. */
+#define CAIRN_HTTP_READ_BYTES_MAX (4u * CAIRN_HTTP_BODY_BYTES_MAX)
+/* A connection that sends or accepts nothing for this long is closed (an
+ * idle keep-alive client, or a stalled one). */
+#define CAIRN_HTTP_IDLE_TIMEOUT_S 30
+/* Connections open at once; past this the node stops accepting until one
+ * closes (clients wait in the kernel's backlog). A node serves a wallet, a
+ * few point-of-sale terminals and an auditor, far fewer; 256 bounds what a
+ * flood of slow clients can hold: at most 256 descriptors and 256 x (the
+ * header and read limits above + ~8 KiB of buffers) < 24 MiB. Lowered at
+ * start-up if the descriptor limit (RLIMIT_NOFILE) is smaller. */
+#define CAIRN_HTTP_CONNECTIONS_MAX 256
+
 /* Responses read by the wallet: a full block as hex plus JSON overhead. */
 #define CAIRN_HTTP_RESPONSE_BYTES_MAX (3u * CAIRN_BLOCK_BYTES_MAX + 65536u)
 /* Items in one list response (coupons of an account, etc.). */
@@ -84,5 +104,14 @@ _Static_assert(CAIRN_VALIDATORS_MAX <= 65535, "commit signature count is u16");
 _Static_assert(CAIRN_BRANDS_MAX <= 65535, "brand count is u16 in genesis");
 _Static_assert(CAIRN_HTTP_BODY_BYTES_MAX >= 2 * CAIRN_TX_BYTES_MAX + 256,
                "an API body must hold a hex transaction");
+_Static_assert(CAIRN_HTTP_CONNECTIONS_MAX >= 8 &&
+                   CAIRN_HTTP_CONNECTIONS_MAX <= 4096,
+               "connection cap: enough for a few clients, far below the "
+               "usual descriptor limits");
+_Static_assert((unsigned long long)CAIRN_HTTP_CONNECTIONS_MAX *
+                       (CAIRN_HTTP_HEADER_BYTES_MAX + CAIRN_HTTP_READ_BYTES_MAX +
+                        8192u) <=
+                   24ull * 1024 * 1024,
+               "what connections can hold stays under 24 MiB");
 
 #endif

@@ -11,7 +11,8 @@
  * CAIRN_ERR_PASSPHRASE and a sentence saying how to provide one.
  *
  * The passphrase lives only in the caller's cairn_passphrase buffer, which
- * must be wiped with cairn_passphrase_wipe() after use.
+ * cairn_passphrase_get locks in RAM where the OS allows and which must be
+ * wiped (and so unlocked) with cairn_passphrase_wipe() after use.
  */
 #ifndef CAIRN_PASSPHRASE_H
 #define CAIRN_PASSPHRASE_H
@@ -46,7 +47,7 @@ CAIRN_MUST_CHECK cairn_err cairn_passphrase_get(cairn_passphrase *out,
                                                 const cairn_passphrase_opts *o,
                                                 char *why, size_t why_cap);
 
-/* Wipe the passphrase (sodium_memzero). */
+/* Wipe the passphrase (sodium_memzero) and unlock its memory. */
 void cairn_passphrase_wipe(cairn_passphrase *p);
 
 #endif
