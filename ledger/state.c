@@ -482,7 +482,6 @@ static cairn_err state_finish_tx(cairn_view *v, const cairn_tx *tx,
  */
 #define STATE_LOT_KEY_BYTES (CAIRN_BALANCE_KEY_BYTES + 8)
 #define STATE_LOT_DEADLINE UINT64_MAX /* lot_no of a deadline entry */
-#define STATE_EXPIRY_BUCKET_KEYS (CAIRN_VALUE_BYTES_MAX / STATE_LOT_KEY_BYTES)
 _Static_assert(STATE_LOT_KEY_BYTES <= CAIRN_KEY_BYTES_MAX, "lot keys fit");
 
 typedef struct state_lots {
@@ -550,41 +549,52 @@ static cairn_err state_put_lot(cairn_view *v, const uint8_t *key,
                         sizeof val);
 }
 
-static void state_expiry_key(uint8_t out[12], uint64_t height,
+static void state_bucket_key(uint8_t out[12], uint64_t height,
                              uint32_t bucket) {
   cairn_be64_write(out, height);
   cairn_be32_write(out + 8, bucket);
 }
 
-/* List a lot key (or a deadline) under height E. */
-static cairn_err state_expiry_add(cairn_view *v, uint64_t e,
-                                  const uint8_t key[STATE_LOT_KEY_BYTES]) {
-  uint8_t ckey[8], bkey[12], cval[4], keys[CAIRN_VALUE_BYTES_MAX];
-  size_t vlen = 0, klen = 0;
+/* The height-keyed indexes (lot expiry, hold timeouts) share one layout:
+ * table[height u64] = bucket count u32, and table[height | bucket u32] =
+ * up to CAIRN_VALUE_BYTES_MAX / item_len items of item_len bytes, appended
+ * in order. Append item to the last bucket of height, opening a new bucket
+ * when it is full. */
+static cairn_err state_bucket_add(cairn_view *v, cairn_table t,
+                                  uint64_t height, const uint8_t *item,
+                                  size_t item_len) {
+  uint8_t ckey[8], bkey[12], cval[4], items[CAIRN_VALUE_BYTES_MAX];
+  size_t vlen = 0, ilen = 0;
+  const size_t full = (CAIRN_VALUE_BYTES_MAX / item_len) * item_len;
   uint32_t n = 0;
-  cairn_be64_write(ckey, e);
-  cairn_err err = state_get(v, CAIRN_T_LOT_EXPIRY, ckey, 8, cval, sizeof cval,
-                            &vlen);
+  assert(item_len >= 1 && item_len <= CAIRN_VALUE_BYTES_MAX);
+  cairn_be64_write(ckey, height);
+  cairn_err err = state_get(v, t, ckey, 8, cval, sizeof cval, &vlen);
   if (err == CAIRN_OK && (vlen != 4 || (n = cairn_be32_read(cval)) == 0))
     return CAIRN_ERR_CORRUPT;
   if (err != CAIRN_OK && err != CAIRN_ERR_NOT_FOUND) return err;
   if (n > 0) {
-    state_expiry_key(bkey, e, n - 1);
-    CAIRN_TRY(state_get(v, CAIRN_T_LOT_EXPIRY, bkey, 12, keys, sizeof keys,
-                        &klen));
-    if (klen == 0 || klen % STATE_LOT_KEY_BYTES != 0) return CAIRN_ERR_CORRUPT;
+    state_bucket_key(bkey, height, n - 1);
+    CAIRN_TRY(state_get(v, t, bkey, 12, items, sizeof items, &ilen));
+    if (ilen == 0 || ilen % item_len != 0) return CAIRN_ERR_CORRUPT;
   }
-  if (n == 0 || klen == STATE_EXPIRY_BUCKET_KEYS * STATE_LOT_KEY_BYTES) {
+  if (n == 0 || ilen == full) {
     if (n == UINT32_MAX) return CAIRN_ERR_OVERFLOW;
     n++;
-    klen = 0;
+    ilen = 0;
     cairn_be32_write(cval, n);
-    CAIRN_TRY(cairn_view_put(v, CAIRN_T_LOT_EXPIRY, ckey, 8, cval, 4));
+    CAIRN_TRY(cairn_view_put(v, t, ckey, 8, cval, 4));
   }
-  memcpy(keys + klen, key, STATE_LOT_KEY_BYTES);
-  state_expiry_key(bkey, e, n - 1);
-  return cairn_view_put(v, CAIRN_T_LOT_EXPIRY, bkey, 12, keys,
-                        klen + STATE_LOT_KEY_BYTES);
+  assert(ilen + item_len <= sizeof items);
+  memcpy(items + ilen, item, item_len);
+  state_bucket_key(bkey, height, n - 1);
+  return cairn_view_put(v, t, bkey, 12, items, ilen + item_len);
+}
+
+/* List a lot key (or a deadline) under height E. */
+static cairn_err state_expiry_add(cairn_view *v, uint64_t e,
+                                  const uint8_t key[STATE_LOT_KEY_BYTES]) {
+  return state_bucket_add(v, CAIRN_T_LOT_EXPIRY, e, key, STATE_LOT_KEY_BYTES);
 }
 
 /* h + n, saturating: a period past 2^64 - 1 means never in practice. */
@@ -876,41 +886,11 @@ cairn_err cairn_state_hold(cairn_view *v, const uint8_t id[32],
   return cairn_hold_decode(out, id, val, vlen);
 }
 
-static void state_timeout_key(uint8_t out[12], uint64_t timeout,
-                              uint32_t bucket) {
-  cairn_be64_write(out, timeout);
-  cairn_be32_write(out + 8, bucket);
-}
-
 /* Append id to the index of its timeout height. */
 static cairn_err state_timeout_add(cairn_view *v, uint64_t timeout,
                                    const uint8_t id[32]) {
-  uint8_t ckey[8], key[12], cval[4], ids[CAIRN_VALUE_BYTES_MAX];
-  size_t vlen = 0, ilen = 0;
-  uint32_t n = 0;
-  cairn_be64_write(ckey, timeout);
-  cairn_err err = state_get(v, CAIRN_T_HOLD_TIMEOUTS, ckey, 8, cval,
-                            sizeof cval, &vlen);
-  if (err == CAIRN_OK && (vlen != 4 || (n = cairn_be32_read(cval)) == 0))
-    return CAIRN_ERR_CORRUPT;
-  if (err != CAIRN_OK && err != CAIRN_ERR_NOT_FOUND) return err;
-  if (n > 0) {
-    state_timeout_key(key, timeout, n - 1);
-    CAIRN_TRY(state_get(v, CAIRN_T_HOLD_TIMEOUTS, key, 12, ids, sizeof ids,
-                        &ilen));
-    if (ilen == 0 || ilen % CAIRN_HASH_BYTES != 0) return CAIRN_ERR_CORRUPT;
-  }
-  if (n == 0 || ilen == STATE_HOLD_BUCKET_IDS * CAIRN_HASH_BYTES) {
-    if (n == UINT32_MAX) return CAIRN_ERR_OVERFLOW;
-    n++;
-    ilen = 0;
-    cairn_be32_write(cval, n);
-    CAIRN_TRY(cairn_view_put(v, CAIRN_T_HOLD_TIMEOUTS, ckey, 8, cval, 4));
-  }
-  memcpy(ids + ilen, id, CAIRN_HASH_BYTES);
-  state_timeout_key(key, timeout, n - 1);
-  return cairn_view_put(v, CAIRN_T_HOLD_TIMEOUTS, key, 12, ids,
-                        ilen + CAIRN_HASH_BYTES);
+  return state_bucket_add(v, CAIRN_T_HOLD_TIMEOUTS, timeout, id,
+                          CAIRN_HASH_BYTES);
 }
 
 /* End a hold: `captured` points are burned at the brand, the rest goes
@@ -1016,7 +996,7 @@ static cairn_err state_release_timed_out(cairn_view *v,
   if (vlen != 4) return CAIRN_ERR_CORRUPT;
   uint32_t n = cairn_be32_read(cval);
   for (uint32_t bucket = 0; bucket < n; bucket++) {
-    state_timeout_key(key, timeout, bucket);
+    state_bucket_key(key, timeout, bucket);
     CAIRN_TRY(state_get(v, CAIRN_T_HOLD_TIMEOUTS, key, 12, ids, sizeof ids,
                         &vlen));
     if (vlen % CAIRN_HASH_BYTES != 0) return CAIRN_ERR_CORRUPT;
@@ -1101,7 +1081,7 @@ static cairn_err state_expire(cairn_view *v, uint64_t e) {
   if (vlen != 4) return CAIRN_ERR_CORRUPT;
   uint32_t n = cairn_be32_read(cval);
   for (uint32_t bucket = 0; bucket < n; bucket++) {
-    state_expiry_key(bkey, e, bucket);
+    state_bucket_key(bkey, e, bucket);
     CAIRN_TRY(state_get(v, CAIRN_T_LOT_EXPIRY, bkey, 12, keys, sizeof keys,
                         &vlen));
     if (vlen % STATE_LOT_KEY_BYTES != 0) return CAIRN_ERR_CORRUPT;
