@@ -131,6 +131,8 @@ static void cairn_mempool_compact(cairn_mempool *m) {
 
 /* ---- open / close ---- */
 
+static cairn_err cairn_mempool_begin_block(cairn_mempool *m, uint64_t now_ms);
+
 cairn_err cairn_mempool_open(cairn_mempool **out, cairn_chain *chain,
                              size_t txs_max, const cairn_log *log) {
   assert(out != NULL && chain != NULL);
@@ -153,6 +155,8 @@ cairn_err cairn_mempool_open(cairn_mempool **out, cairn_chain *chain,
   } else {
     err = cairn_view_open(&m->view, cairn_chain_store(chain));
   }
+  /* Block-start processing depends on the height only, not the time. */
+  if (err == CAIRN_OK) err = cairn_mempool_begin_block(m, 0);
   if (err != CAIRN_OK) {
     cairn_mempool_close(m);
     return err;
@@ -322,6 +326,16 @@ static void cairn_mempool_exec_ctx(const cairn_mempool *m, uint64_t now_ms,
   ctx->time_ms = now_ms;
 }
 
+/* Bring a freshly opened or rebased view to the start of the next block:
+ * holds that time out and points that expire there are released or removed
+ * first, exactly as the block builder will do, so admission never accepts a
+ * spend of points that will be gone when the block is built. */
+static cairn_err cairn_mempool_begin_block(cairn_mempool *m, uint64_t now_ms) {
+  cairn_exec_ctx ctx;
+  cairn_mempool_exec_ctx(m, now_ms, &ctx);
+  return cairn_state_begin_block(m->view, &ctx);
+}
+
 /* DUPLICATE_TX if pending or committed, MEMPOOL_FULL if there is no room. */
 static cairn_err cairn_mempool_check_new(cairn_mempool *m,
                                          const uint8_t *txid) {
@@ -477,6 +491,7 @@ cairn_err cairn_mempool_after_block(cairn_mempool *m,
   }
   cairn_mempool_compact(m);
   cairn_err err = cairn_view_rebase(m->view);
+  if (err == CAIRN_OK) err = cairn_mempool_begin_block(m, now_ms);
   if (err != CAIRN_OK) {
     /* Nothing pending can be checked against an unknown state. */
     for (size_t i = 0; i < m->count; i++) {

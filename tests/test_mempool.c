@@ -598,6 +598,36 @@ static void test_random_against_model(void **state) {
   }
 }
 
+/* Admission runs the next block's start-of-block processing first: points
+ * that expire at the next block cannot be spent from the mempool, so a
+ * cashier is told at once instead of seeing the redemption dropped later. */
+static void test_admission_sees_expiry_of_next_block(void **state) {
+  mfx *f = *state;
+  cairn_tx tx;
+  char detail[CAIRN_MEMPOOL_DETAIL_BYTES];
+  /* Coffee points now expire 1 block after their issue. */
+  tu_tx_init(&tx, CAIRN_TX_POLICY, f->iss[1].pk, next_seq(f, &f->iss[1]));
+  tx.u.policy.brand = TU_BRAND_COFFEE;
+  tx.u.policy.flags = CAIRN_BRAND_FLAG_TRANSFERABLE;
+  tx.u.policy.policy.expiry_mode = CAIRN_EXPIRY_FIXED;
+  tx.u.policy.policy.expiry_blocks = 1;
+  tu_tx_sign(&tx, &f->iss[1]);
+  assert_int_equal(add(f, &tx, NULL, NULL), CAIRN_OK);
+  uint64_t h = build(f);
+  tu_tx_issue(&tx, &f->iss[1], next_seq(f, &f->iss[1]), TU_BRAND_COFFEE,
+              f->mem[0].pk, 40);
+  assert_int_equal(add(f, &tx, NULL, NULL), CAIRN_OK);
+  assert_int_equal(build(f), h + 1); /* issued at h+1: spendable at h+2 */
+  tu_tx_redeem(&tx, &f->mem[0], next_seq(f, &f->mem[0]), TU_BRAND_COFFEE, 10,
+               "ok");
+  assert_int_equal(add(f, &tx, NULL, NULL), CAIRN_OK);
+  assert_int_equal(build(f), h + 2);
+  /* The next block is h+3: the remaining 30 expire at its start. */
+  tu_tx_redeem(&tx, &f->mem[0], next_seq(f, &f->mem[0]), TU_BRAND_COFFEE, 1,
+               "late");
+  assert_int_equal(add(f, &tx, NULL, detail), CAIRN_ERR_INSUFFICIENT);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
@@ -627,6 +657,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_producer_with_foreign_key_commits_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_admission_sees_expiry_of_next_block,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_random_against_model, setup,
                                       teardown),
   };
