@@ -250,3 +250,22 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(NODE_OBJ:.o=.d) $(WALLET_OBJ:.o=.d) $(BUILD)/node/main.d $(BUILD)/wallet/main.d
 -include $(REPLAY_BIN:=.d) $(FUZZ_BIN:=.d) $(BUILD)/tests/fuzz/replay_main.d
+
+# ---- benchmarks (BENCHMARKS.md) ----
+# `make bench` builds the benchmark with -O2 and no sanitizers in
+# $(BENCH_BUILD) and prints one table: Cairn's figures beside this
+# machine's limits, all from the same run. Sizes come from the environment:
+# BENCH_TXS, BENCH_AUDIT_TXS, BENCH_MEMBERS, BENCH_MEMBERS_LARGE (bench/bench.c).
+BENCH_BUILD ?= build-bench
+BENCH_SRC   := $(sort $(wildcard bench/*.c))
+
+.PHONY: bench
+bench:
+	$(MAKE) BUILD=$(BENCH_BUILD) SANITIZE= FUZZ= DEBUG= OPT=-O2 \
+	  $(BENCH_BUILD)/bench/cairn_bench
+	sh bench/run.sh $(BENCH_BUILD)/bench/cairn_bench
+
+$(BUILD)/bench/cairn_bench: $(BENCH_SRC) bench/bench_limits.h \
+                            bench/bench_node.h tests/testutil.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $(BENCH_SRC) $(LIB) $(LDLIBS)
