@@ -89,6 +89,14 @@
   X(BAD_COMMIT,          156, "bad_commit", "block commit lacks valid precommits from more than 2/3 of stake") \
   X(BAD_TIME,            157, "bad_time", "block time is not after its parent's") \
   X(BAD_BLOCK_TX,        158, "bad_block_tx", "block contains an invalid transaction") \
+  X(VOTE_HEIGHT,         160, "vote_wrong_height", "vote is for a different height than the votes it is counted with") \
+  X(VOTE_ROUND,          161, "vote_wrong_round", "vote is for a different round than the votes it is counted with") \
+  X(VOTE_TYPE,           162, "vote_wrong_type", "vote is of a different type (prevote/precommit) than the votes it is counted with") \
+  X(NOT_VALIDATOR,       163, "not_validator", "the signer is not a member of the validator set in force") \
+  X(EQUIVOCATION,        164, "equivocation", "this validator already signed a conflicting vote for the same height, round and type (kept the first; the pair is evidence)") \
+  X(EVIDENCE_VALIDATORS, 165, "evidence_validators", "the evidence votes are signed by different validators, so they do not conflict") \
+  X(EVIDENCE_MISMATCH,   166, "evidence_mismatch", "the evidence votes differ in height, round or type, so they do not conflict") \
+  X(EVIDENCE_SAME_BLOCK, 167, "evidence_same_block", "the evidence votes are for the same block, so they do not conflict") \
   X(STORE,               180, "store_error", "database error (LMDB)") \
   X(CORRUPT,             181, "corrupt", "stored data is corrupt or inconsistent") \
   X(GENESIS_MISMATCH,    182, "genesis_mismatch", "data directory belongs to a different genesis") \
