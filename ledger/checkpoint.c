@@ -156,16 +156,10 @@ cairn_err cairn_checkpoint_signed_to_json(const cairn_checkpoint_signed *s,
 /* Exactly the first n_keys keys of checkpoint_keys, no others. */
 static cairn_err checkpoint_check_keys(const json_t *o, size_t n_keys,
                                        char *why, size_t why_cap) {
-  const char *key;
-  const json_t *v;
-  json_object_foreach((json_t *)o, key, v) {
-    bool known = false;
-    for (size_t i = 0; i < n_keys; i++)
-      known |= strcmp(key, checkpoint_keys[i]) == 0;
-    if (!known)
-      return checkpoint_fail(why, why_cap, CAIRN_ERR_RANGE, "unknown field "
-                             "\"%s\" in the checkpoint", key);
-  }
+  const char *key = cairn_json_unknown_key(o, checkpoint_keys, n_keys);
+  if (key != NULL)
+    return checkpoint_fail(why, why_cap, CAIRN_ERR_RANGE, "unknown field "
+                           "\"%s\" in the checkpoint", key);
   for (size_t i = 0; i < n_keys; i++)
     if (json_object_get(o, checkpoint_keys[i]) == NULL)
       return checkpoint_fail(why, why_cap, CAIRN_ERR_RANGE, "the checkpoint "

@@ -330,16 +330,11 @@ cairn_err cairn_genesis_hash(uint8_t out[CAIRN_HASH_BYTES],
 static cairn_err json_check_keys(const json_t *obj, const char *const *known,
                                  const char *where, char *why,
                                  size_t why_cap) {
-  const char *key;
-  json_t *value;
-  json_object_foreach((json_t *)obj, key, value) {
-    bool found = false;
-    for (size_t i = 0; known[i] != NULL && !found; i++) {
-      found = strcmp(key, known[i]) == 0;
-    }
-    if (!found) GENESIS_FAIL("%s%sunknown field \"%s\"", where,
-                             where[0] ? ": " : "", key);
-  }
+  size_t n_known = 0;
+  while (known[n_known] != NULL) n_known++;
+  const char *key = cairn_json_unknown_key(obj, known, n_known);
+  if (key != NULL) GENESIS_FAIL("%s%sunknown field \"%s\"", where,
+                                where[0] ? ": " : "", key);
   return CAIRN_OK;
 }
 

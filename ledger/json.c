@@ -446,3 +446,18 @@ cairn_err cairn_json_get_u64(const json_t *v, uint64_t *out) {
   }
   return CAIRN_ERR_JSON;
 }
+
+const char *cairn_json_unknown_key(const json_t *obj, const char *const *known,
+                                   size_t n_known) {
+  const char *key;
+  json_t *value;
+  assert(obj != NULL && (known != NULL || n_known == 0));
+  json_object_foreach((json_t *)obj, key, value) {
+    bool found = false;
+    for (size_t i = 0; i < n_known && !found; i++) {
+      found = strcmp(key, known[i]) == 0;
+    }
+    if (!found) return key;
+  }
+  return NULL;
+}

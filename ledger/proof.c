@@ -520,17 +520,12 @@ cairn_err cairn_proof_to_json(const cairn_proof *p, char **out) {
 static cairn_err proof_json_keys(const json_t *obj, const char *const *known,
                                  const char *where, char *why,
                                  size_t why_cap) {
-  const char *key;
-  json_t *value;
-  json_object_foreach((json_t *)obj, key, value) {
-    bool found = false;
-    for (size_t i = 0; known[i] != NULL && !found; i++) {
-      found = strcmp(key, known[i]) == 0;
-    }
-    if (!found) {
-      PROOF_FAIL(CAIRN_ERR_JSON, "%s%sunknown field \"%s\"", where,
-                 where[0] != '\0' ? ": " : "", key);
-    }
+  size_t n_known = 0;
+  while (known[n_known] != NULL) n_known++;
+  const char *key = cairn_json_unknown_key(obj, known, n_known);
+  if (key != NULL) {
+    PROOF_FAIL(CAIRN_ERR_JSON, "%s%sunknown field \"%s\"", where,
+               where[0] != '\0' ? ": " : "", key);
   }
   return CAIRN_OK;
 }

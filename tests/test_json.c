@@ -623,9 +623,22 @@ static void test_brand(void **state) {
   json_decref(j);
 }
 
+static void test_unknown_key(void **state) {
+  (void)state;
+  static const char *const known[] = {"a", "b"};
+  json_t *o = json_pack("{s:i, s:i}", "a", 1, "b", 2);
+  assert_non_null(o);
+  assert_null(cairn_json_unknown_key(o, known, 2));
+  assert_string_equal(cairn_json_unknown_key(o, known, 1), "b");
+  assert_int_equal(json_object_set_new(o, "zz", json_true()), 0);
+  assert_string_equal(cairn_json_unknown_key(o, known, 2), "zz");
+  json_decref(o);
+}
+
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_unknown_key),
       cmocka_unit_test(test_parse_u64),
       cmocka_unit_test(test_json_get_u64),
       cmocka_unit_test(test_scalars),

@@ -56,6 +56,12 @@ const char *cairn_json_expiry_mode_name(uint8_t mode);
  * inconsistent rather than wrapping). */
 json_t *cairn_json_brand_stats(uint32_t brand, const cairn_brand_stats *s);
 
+/* The first key of obj that is not in known[0..n_known), or NULL when every
+ * key is known. Strict parsers (genesis, proofs, checkpoints) use it to
+ * reject fields they do not understand instead of ignoring them. */
+const char *cairn_json_unknown_key(const json_t *obj, const char *const *known,
+                                   size_t n_known);
+
 /* Parse a u64 given as a decimal string (canonical: no sign, no leading
  * zeros, no spaces) or as a non-negative JSON integer. CAIRN_ERR_RANGE /
  * CAIRN_ERR_JSON on failure. */
