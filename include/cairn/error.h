@@ -80,6 +80,18 @@
   X(AGREEMENT_CAP,       133, "agreement_cap", "the amount would exceed the agreement's cap") \
   X(RATE_TOO_SMALL,      134, "rate_too_small", "amount too small for this rate: it is worth 0 points at the partner brand") \
   X(SETTLE_EXCEEDS,      135, "settle_exceeds", "settlement amount exceeds what the debtor brand owes") \
+  X(NOT_OPERATOR,        136, "not_operator", "only the validator's operator key may do this") \
+  X(VALIDATOR_UNKNOWN,   137, "validator_unknown", "no validator with this key exists on this chain") \
+  X(VALIDATOR_EXISTS,    138, "validator_exists", "a validator with this key already exists (or is already proposed for admission)") \
+  X(VALIDATOR_JAILED,    139, "validator_jailed", "the validator is jailed for misbehaviour and cannot take part any more") \
+  X(UNBOND_EXCEEDS,      140, "unbond_exceeds", "unbond amount exceeds the validator's bonded stake") \
+  X(LAST_VALIDATOR,      141, "last_validator", "refused: the validator set would be left without stake") \
+  X(PROPOSAL_UNKNOWN,    142, "proposal_unknown", "no admission proposal with this id exists") \
+  X(PROPOSAL_CLOSED,     143, "proposal_closed", "the admission proposal was already decided or is past its deadline") \
+  X(ALREADY_APPROVED,    144, "already_approved", "this validator already approved the proposal") \
+  X(VALSET_FULL,         145, "valset_full", "the validator set is full (128 validators)") \
+  X(EVIDENCE_STALE,      146, "evidence_stale", "the evidence is outside the admissible window (too old, or from a height not yet reached)") \
+  X(STAKE_INSUFFICIENT,  147, "stake_insufficient", "insufficient free stake for this amount") \
   X(BAD_HEIGHT,          150, "bad_height", "block height does not follow the chain tip") \
   X(BAD_PREV,            151, "bad_prev_hash", "block does not link to the previous block") \
   X(BAD_TX_ROOT,         152, "bad_tx_root", "block Merkle root does not match its transactions") \
@@ -97,6 +109,8 @@
   X(EVIDENCE_VALIDATORS, 165, "evidence_validators", "the evidence votes are signed by different validators, so they do not conflict") \
   X(EVIDENCE_MISMATCH,   166, "evidence_mismatch", "the evidence votes differ in height, round or type, so they do not conflict") \
   X(EVIDENCE_SAME_BLOCK, 167, "evidence_same_block", "the evidence votes are for the same block, so they do not conflict") \
+  X(DOUBLE_SIGN,         168, "double_sign", "refusing to sign: it would conflict with a message this validator already signed (height, round, step)") \
+  X(BAD_PROPOSAL,        169, "bad_proposal", "proposal message is not signed by the proposer of its height and round, or its fields disagree with its block") \
   X(STORE,               180, "store_error", "database error (LMDB)") \
   X(CORRUPT,             181, "corrupt", "stored data is corrupt or inconsistent") \
   X(GENESIS_MISMATCH,    182, "genesis_mismatch", "data directory belongs to a different genesis") \
@@ -108,7 +122,11 @@
   X(NETWORK,             204, "network_error", "cannot reach the node; is cairnd running at that URL?") \
   X(TIMEOUT,             205, "timeout", "timed out") \
   X(GENESIS,             206, "bad_genesis", "invalid genesis file") \
-  X(USAGE,               207, "usage", "invalid command-line usage")
+  X(USAGE,               207, "usage", "invalid command-line usage") \
+  X(PEER_AUTH,           208, "peer_auth", "peer authentication failed: unknown node key or bad handshake signature") \
+  X(PEER_PROTOCOL,       209, "peer_protocol", "peer broke the protocol (malformed, oversize or unexpected message)") \
+  X(PEER_CHAIN,          210, "peer_chain", "peer is on a different chain (genesis hash differs)") \
+  X(PEER_RATE,           211, "peer_rate", "peer exceeded its message rate or queue limit")
 
 typedef enum cairn_err {
 #define CAIRN_ERR_ENUM_(name, value, short_name, message) CAIRN_ERR_##name = (value),
