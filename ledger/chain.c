@@ -3,7 +3,7 @@
  *
  * A chain binds a store to its genesis and remembers the tip (height, block
  * hash, app hash, time) so that building or checking the next block needs no
- * extra reads. Every block reaches the store by one of two paths, and both
+ * extra reads. Every block reaches the store by one of three paths, and all
  * end in a single atomic store commit of block, commit, indexes, state
  * changes and new tip:
  *
@@ -17,9 +17,10 @@
  *   apply_block: a block from elsewhere (a peer, a replay) is checked
  *     completely, cheapest and most telling checks first: decoding, chain id,
  *     height, link to the parent, time, validator-set hash, proposer, state
- *     hash, Merkle root, the commit's signatures and stake, and finally every
- *     transaction's form, signature and rules. Any failure writes a sentence
- *     naming the height, the field and both values, and nothing is stored.
+ *     hash, Merkle root, the commit's signatures and stake, the proposer of
+ *     the commit's round, and finally every transaction's form, signature
+ *     and rules. Any failure writes a sentence naming the height, the field
+ *     and both values, and nothing is stored.
  *
  * Signature checks dominate the cost of applying a block (a Schnorr
  * verification is some fifty microseconds; executing the transaction is a
@@ -33,6 +34,30 @@
  * position wins, whatever order the threads finished in. Threads are
  * started per block and joined before execution; a thread that cannot be
  * started leaves its share to the calling thread.
+ *
+ *   check_proposal -> commit_proposal: a block proposed in a consensus
+ *     round is checked like apply_block but before there is a commit (it
+ *     must have been built by the proposer of that round or of an earlier
+ *     one), and kept with its
+ *     executed view, so committing it later runs nothing again.
+ *
+ * Every path runs the same block work on the block's view: the state's
+ * block-start work, the transactions, then the staking block-end work
+ * (validator-set changes due at the next height, staking.h) before the
+ * state hash. After each commit the chain re-reads the set in force for
+ * the next block and its epoch from the committed state; if that read
+ * fails the block is stored all the same and the chain reloads the set
+ * before its next use, so nothing is ever checked against a stale set.
+ *
+ * The proposer of (tip + 1, round r) is the set's rotation counted from its
+ * epoch (specs/consensus.md §7). The chain keeps the rotation state of
+ * (tip + 1, round 0), one step further per committed block and restarted
+ * when the epoch moves; round r is a copy advanced r steps, reduced modulo
+ * the total power (the rotation's period). A block is accepted only if it
+ * was built by the proposer of its commit's round or of an earlier round
+ * of the same height (a later proposer may re-propose an earlier round's
+ * block unchanged, the paper's line 14); this is checked after the
+ * commit's signatures so that a forged round costs nothing.
  *
  * The state hash carried in a block header is the app hash after its parent
  * (as in Tendermint); the app hash after the block is computed from the
@@ -55,6 +80,8 @@
 
 #include "cairn/encoding.h"
 #include "cairn/merkle.h"
+#include "cairn/proposer.h"
+#include "cairn/staking.h"
 #include "cairn/state.h"
 #include "cairn/tx.h"
 
@@ -74,6 +101,11 @@ struct cairn_chain {
   uint8_t genesis_hash[CAIRN_HASH_BYTES];
   cairn_valset valset; /* in force for the next block */
   uint8_t valset_hash[CAIRN_HASH_BYTES];
+  uint64_t epoch; /* height from which valset has been in force */
+  bool stale;     /* valset could not be re-read: reload before use */
+  /* Proposer rotation at (tip + 1, round 0): the initial state of valset
+   * advanced (tip + 1 - epoch) steps, reduced modulo its total power. */
+  cairn_proposer_state prop;
   cairn_tip tip;
   unsigned verify_threads; /* 0: online CPUs */
 };
@@ -124,11 +156,42 @@ static cairn_err chain_run_tx(cairn_view *v, const cairn_exec_ctx *ctx,
 
 /* ---- open ---- */
 
-static void chain_set_valset(cairn_chain *c) {
-  /* Validator-set changes are not yet part of the protocol: the set in
-   * force is the genesis set. */
-  c->valset = c->genesis.validators;
+/* Point the cached proposer state at (tip + 1, round 0): the rotation of
+ * the set in force restarts at its epoch and repeats with period
+ * total_power (specs/consensus.md §3), so (tip + 1 - epoch) steps reduce
+ * modulo that period. */
+static void chain_prop_reset(cairn_chain *c) {
+  assert(c->epoch >= 1 && c->epoch <= c->tip.height + 1);
+  cairn_proposer_init(&c->prop, &c->valset);
+  uint64_t steps = c->tip.height + 1 - c->epoch;
+  cairn_proposer_advance(&c->prop, steps % c->valset.total_power);
+}
+
+/* Read the set in force for tip + 1 and its epoch from the committed
+ * state (staking.h), and point the proposer rotation at (tip + 1, round
+ * 0): restarted when the epoch moved, else one step on. On failure the
+ * chain is marked stale and every later operation retries first, so a
+ * block is never checked against an outdated set. */
+static cairn_err chain_load_valset(cairn_chain *c, bool fresh) {
+  cairn_view *v = NULL;
+  uint64_t old_epoch = c->epoch;
+  c->stale = true;
+  CAIRN_TRY(cairn_view_open(&v, c->store));
+  cairn_err err = cairn_staking_valset(v, &c->valset, &c->epoch);
+  cairn_view_close(v);
+  if (err == CAIRN_OK && (c->epoch == 0 || c->epoch > c->tip.height + 1))
+    err = CAIRN_ERR_CORRUPT;
+  if (err != CAIRN_OK) return err;
   cairn_valset_hash(c->valset_hash, &c->valset);
+  if (fresh || c->epoch != old_epoch) chain_prop_reset(c);
+  else cairn_proposer_advance(&c->prop, 1);
+  c->stale = false;
+  return CAIRN_OK;
+}
+
+/* Retry a failed load before using the set. */
+static cairn_err chain_ready(cairn_chain *c) {
+  return c->stale ? chain_load_valset(c, true) : CAIRN_OK;
 }
 
 /* Initialise an empty store from g: write the genesis bytes, its state and
@@ -212,11 +275,11 @@ cairn_err cairn_chain_open(cairn_chain **out, cairn_store *store,
     else if (g != NULL) err = chain_init_genesis(c, g);
     else err = CAIRN_ERR_NOT_FOUND;
   }
+  if (err == CAIRN_OK) err = chain_load_valset(c, true);
   if (err != CAIRN_OK) {
     free(c);
     return err;
   }
-  chain_set_valset(c);
   *out = c;
   return CAIRN_OK;
 }
@@ -251,19 +314,71 @@ const cairn_valset *cairn_chain_valset(const cairn_chain *c) {
   return &c->valset;
 }
 
+uint64_t cairn_chain_epoch(const cairn_chain *c) { return c->epoch; }
+
+void cairn_chain_proposer(const cairn_chain *c, uint32_t round,
+                          uint8_t out[CAIRN_ED25519_PUBKEY_BYTES]) {
+  assert(c != NULL && out != NULL);
+  cairn_proposer_state st = c->prop;
+  cairn_proposer_advance(&st, round % c->valset.total_power);
+  cairn_proposer_current(&st, out);
+}
+
+cairn_err cairn_chain_valset_at(cairn_chain *c, uint64_t height,
+                                cairn_valset *out) {
+  assert(c != NULL && out != NULL);
+  memset(out, 0, sizeof *out);
+  if (height == 0 || height > c->tip.height + 1) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(chain_ready(c));
+  if (height >= c->epoch) {
+    *out = c->valset;
+    return CAIRN_OK;
+  }
+  cairn_view *v = NULL;
+  uint64_t epoch = 0;
+  CAIRN_TRY(cairn_view_open(&v, c->store));
+  cairn_err err = cairn_staking_valset_at(v, height, out, &epoch);
+  cairn_view_close(v);
+  return err;
+}
+
 void cairn_chain_tip(const cairn_chain *c, cairn_tip *out) { *out = c->tip; }
 
 cairn_store *cairn_chain_store(cairn_chain *c) { return c->store; }
 
-/* The in-memory tip after committing a block. */
-static void chain_advance(cairn_chain *c, const cairn_block_header *h,
-                          const uint8_t hash[32], const uint8_t app_hash[32]) {
+/* The in-memory tip after committing a block, and the set for the next
+ * one. The block is stored even when the set cannot be re-read (STORE,
+ * CORRUPT); the chain then reloads it before its next use. */
+static cairn_err chain_advance(cairn_chain *c, const cairn_block_header *h,
+                               const uint8_t hash[32],
+                               const uint8_t app_hash[32]) {
   assert(h->height == c->tip.height + 1);
   assert(h->time_ms > c->tip.time_ms);
   c->tip.height = h->height;
   memcpy(c->tip.hash, hash, CAIRN_HASH_BYTES);
   memcpy(c->tip.app_hash, app_hash, CAIRN_HASH_BYTES);
   c->tip.time_ms = h->time_ms;
+  return chain_load_valset(c, false);
+}
+
+/* May pk have built a block decided (or proposed) in `round` of tip + 1?
+ * Yes when pk is the proposer of that round or of an earlier one: a
+ * Tendermint proposer re-proposes the valid value of an earlier round
+ * (the paper's line 14) unchanged, so the block keeps the header, and the
+ * proposer, of the round that built it. The rotation repeats every
+ * total-power steps, so at most that many rounds are looked at. */
+static bool chain_is_proposer(const cairn_chain *c, const uint8_t pk[32],
+                              uint32_t round) {
+  cairn_proposer_state st = c->prop;
+  uint64_t rounds = (uint64_t)round + 1;
+  if (rounds > c->valset.total_power) rounds = c->valset.total_power;
+  for (uint64_t k = 0; k < rounds; k++) {
+    uint8_t who[CAIRN_ED25519_PUBKEY_BYTES];
+    if (k > 0) cairn_proposer_advance(&st, 1);
+    cairn_proposer_current(&st, who);
+    if (memcmp(who, pk, CAIRN_ED25519_PUBKEY_BYTES) == 0) return true;
+  }
+  return false;
 }
 
 /* ---- propose ---- */
@@ -353,6 +468,8 @@ static cairn_err chain_propose_into(cairn_chain *c, cairn_proposal *p,
   if (err == CAIRN_OK) err = cairn_state_begin_block(p->view, &ctx);
   if (err == CAIRN_OK)
     err = chain_fill_txs(p, &f, &ctx, candidates, n, reject, reject_ctx);
+  /* Block-end work (validator-set changes due next) after the last tx. */
+  if (err == CAIRN_OK) err = cairn_staking_end_block(p->view, &ctx);
   if (err == CAIRN_OK) err = chain_seal(c, p, &f);
   free(f.txs);
   return err;
@@ -363,6 +480,7 @@ cairn_err cairn_chain_propose(
     const uint8_t proposer[CAIRN_ED25519_PUBKEY_BYTES], cairn_reject_fn reject,
     void *reject_ctx, cairn_proposal **out) {
   *out = NULL;
+  CAIRN_TRY(chain_ready(c));
   cairn_proposal *p = calloc(1, sizeof *p);
   if (p == NULL) return CAIRN_ERR_NOMEM;
   cairn_err err = chain_propose_into(c, p, candidates, n, time_ms, proposer,
@@ -387,6 +505,7 @@ cairn_err cairn_chain_commit_proposal(cairn_chain *c, const cairn_proposal *p,
                                       const cairn_commit *cm) {
   uint8_t cbuf[CAIRN_COMMIT_BYTES_MAX];
   size_t clen = 0;
+  CAIRN_TRY(chain_ready(c));
   if (p->header.height != c->tip.height + 1) return CAIRN_ERR_BAD_HEIGHT;
   if (memcmp(p->header.prev_hash, c->tip.hash, CAIRN_HASH_BYTES) != 0)
     return CAIRN_ERR_BAD_HEIGHT; /* built on a tip that has been replaced */
@@ -394,6 +513,9 @@ cairn_err cairn_chain_commit_proposal(cairn_chain *c, const cairn_proposal *p,
                           c->genesis.chain_id_len, p->header.height, p->hash,
                           &c->valset) != CAIRN_OK)
     return CAIRN_ERR_BAD_COMMIT;
+  /* After the signatures, so that a forged round costs nothing. */
+  if (!chain_is_proposer(c, p->header.proposer, cm->round))
+    return CAIRN_ERR_BAD_PROPOSER;
   CAIRN_TRY(cairn_commit_encode(cbuf, sizeof cbuf, &clen, cm));
   cairn_store_block_write w = {
       .height = p->header.height, .hash = p->hash,
@@ -403,8 +525,7 @@ cairn_err cairn_chain_commit_proposal(cairn_chain *c, const cairn_proposal *p,
       .changes = p->view, .app_hash = p->app_hash,
       .time_ms = p->header.time_ms};
   CAIRN_TRY(cairn_store_commit_block(c->store, &w));
-  chain_advance(c, &p->header, p->hash, p->app_hash);
-  return CAIRN_OK;
+  return chain_advance(c, &p->header, p->hash, p->app_hash);
 }
 
 /* ---- apply ---- */
@@ -610,14 +731,38 @@ static cairn_err chain_run_block_txs(cairn_chain *c, chain_apply *a,
                       (unsigned long long)a->h.height, i, hex,
                       cairn_errname(err), cairn_strerror(err));
   }
+  /* Block-end work (validator-set changes due next) after the last tx. */
+  cairn_err err = cairn_staking_end_block(a->view, &ctx);
+  if (err != CAIRN_OK)
+    return chain_fail(why, why_cap, err,
+                      "block %llu: end of block: %s",
+                      (unsigned long long)a->h.height, cairn_strerror(err));
   return cairn_state_hash_next(a->app_hash, c->tip.app_hash, a->view);
 }
 
-/* Every check, in the documented order; nothing is written. */
-static cairn_err chain_verify_block(cairn_chain *c, chain_apply *a,
-                                    const uint8_t *block, size_t block_len,
-                                    const uint8_t *commit, size_t commit_len,
-                                    char *why, size_t why_cap) {
+/* The block must have been built by the proposer of `round` or of an
+ * earlier round of its height (chain_is_proposer). */
+static cairn_err chain_check_proposer(const cairn_chain *c,
+                                      const cairn_block_header *h,
+                                      uint32_t round, char *why,
+                                      size_t why_cap) {
+  if (chain_is_proposer(c, h->proposer, round)) return CAIRN_OK;
+  uint8_t want[CAIRN_ED25519_PUBKEY_BYTES];
+  cairn_chain_proposer(c, round, want);
+  char got[CHAIN_HEX_HASH], exp[CHAIN_HEX_HASH];
+  chain_hex(got, h->proposer);
+  chain_hex(exp, want);
+  return chain_fail(why, why_cap, CAIRN_ERR_BAD_PROPOSER,
+                    "block %llu: proposer is %s, expected %s (the proposer "
+                    "of round %u) or the proposer of an earlier round",
+                    (unsigned long long)h->height, got, exp, (unsigned)round);
+}
+
+/* The checks that need no commit, cheapest first: decoding, link, header
+ * fields and the Merkle root. Nothing is written. */
+static cairn_err chain_verify_header(cairn_chain *c, chain_apply *a,
+                                     const uint8_t *block, size_t block_len,
+                                     char *why, size_t why_cap) {
   cairn_err err = cairn_block_decode(&a->h, a->txs, CAIRN_BLOCK_TXS_MAX,
                                      block, block_len);
   if (err != CAIRN_OK)
@@ -628,21 +773,52 @@ static cairn_err chain_verify_block(cairn_chain *c, chain_apply *a,
   CAIRN_TRY(cairn_block_hash(a->hash, &a->h));
   CAIRN_TRY(chain_check_link(c, &a->h, why, why_cap));
   CAIRN_TRY(chain_check_fields(c, &a->h, why, why_cap));
-  CAIRN_TRY(chain_check_root(a, why, why_cap));
+  return chain_check_root(a, why, why_cap);
+}
+
+/* Every check, in the documented order; nothing is written. The commit's
+ * signatures come before the proposer of its round, so that a forged
+ * round (which costs rotation steps) is refused for nothing. */
+static cairn_err chain_verify_block(cairn_chain *c, chain_apply *a,
+                                    const uint8_t *block, size_t block_len,
+                                    const uint8_t *commit, size_t commit_len,
+                                    char *why, size_t why_cap) {
+  CAIRN_TRY(chain_verify_header(c, a, block, block_len, why, why_cap));
   CAIRN_TRY(chain_check_commit(c, a, commit, commit_len, why, why_cap));
+  CAIRN_TRY(chain_check_proposer(c, &a->h, a->commit.round, why, why_cap));
   return chain_run_block_txs(c, a, why, why_cap);
+}
+
+static chain_apply *chain_apply_new(char *why, size_t why_cap) {
+  if (why != NULL && why_cap > 0) why[0] = '\0';
+  chain_apply *a = malloc(sizeof *a);
+  if (a == NULL) {
+    (void)chain_fail(why, why_cap, CAIRN_ERR_NOMEM, "%s",
+                     "out of memory checking a block");
+    return NULL;
+  }
+  a->view = NULL;
+  return a;
+}
+
+static void chain_apply_free(chain_apply *a) {
+  if (a->view != NULL) cairn_view_close(a->view);
+  free(a);
 }
 
 cairn_err cairn_chain_apply_block(cairn_chain *c, const uint8_t *block,
                                   size_t block_len, const uint8_t *commit,
                                   size_t commit_len, char *why,
                                   size_t why_cap) {
-  if (why != NULL && why_cap > 0) why[0] = '\0';
-  chain_apply *a = malloc(sizeof *a);
-  if (a == NULL) return chain_fail(why, why_cap, CAIRN_ERR_NOMEM, "%s",
-                                   "out of memory checking a block");
-  a->view = NULL;
-  cairn_err err = chain_verify_block(c, a, block, block_len, commit,
+  chain_apply *a = chain_apply_new(why, why_cap);
+  if (a == NULL) return CAIRN_ERR_NOMEM;
+  cairn_err err = chain_ready(c);
+  if (err != CAIRN_OK) {
+    chain_apply_free(a);
+    return chain_fail(why, why_cap, err, "cannot read the validator set: %s",
+                      cairn_strerror(err));
+  }
+  err = chain_verify_block(c, a, block, block_len, commit,
                                      commit_len, why, why_cap);
   if (err == CAIRN_OK) {
     cairn_store_block_write w = {
@@ -657,9 +833,61 @@ cairn_err cairn_chain_apply_block(cairn_chain *c, const uint8_t *block,
       err = chain_fail(why, why_cap, err, "block %llu: cannot store: %s",
                        (unsigned long long)a->h.height, cairn_strerror(err));
     else
-      chain_advance(c, &a->h, a->hash, a->app_hash);
+      err = chain_advance(c, &a->h, a->hash, a->app_hash);
   }
-  if (a->view != NULL) cairn_view_close(a->view);
-  free(a);
+  chain_apply_free(a);
   return err;
+}
+
+/* Move a checked block into a proposal: the header, hash, app hash and
+ * view are taken over; the bytes and txids are copied. */
+static cairn_err chain_proposal_from(cairn_proposal *p, chain_apply *a,
+                                     const uint8_t *block, size_t block_len) {
+  size_t n = a->h.tx_count;
+  p->block = malloc(block_len > 0 ? block_len : 1);
+  p->txids = calloc(n > 0 ? n : 1, sizeof *p->txids);
+  if (p->block == NULL || p->txids == NULL) return CAIRN_ERR_NOMEM;
+  memcpy(p->block, block, block_len);
+  p->block_len = block_len;
+  if (n > 0) memcpy(p->txids, a->txids, n * sizeof *p->txids);
+  p->header = a->h;
+  memcpy(p->hash, a->hash, CAIRN_HASH_BYTES);
+  memcpy(p->app_hash, a->app_hash, CAIRN_HASH_BYTES);
+  p->view = a->view;
+  a->view = NULL;
+  return CAIRN_OK;
+}
+
+cairn_err cairn_chain_check_proposal(cairn_chain *c, const uint8_t *block,
+                                     size_t block_len, uint32_t round,
+                                     cairn_proposal **out, char *why,
+                                     size_t why_cap) {
+  *out = NULL;
+  chain_apply *a = chain_apply_new(why, why_cap);
+  if (a == NULL) return CAIRN_ERR_NOMEM;
+  cairn_proposal *p = NULL;
+  cairn_err err = chain_ready(c);
+  if (err != CAIRN_OK)
+    (void)chain_fail(why, why_cap, err, "cannot read the validator set: %s",
+                     cairn_strerror(err));
+  if (err == CAIRN_OK)
+    err = chain_verify_header(c, a, block, block_len, why, why_cap);
+  if (err == CAIRN_OK)
+    err = chain_check_proposer(c, &a->h, round, why, why_cap);
+  if (err == CAIRN_OK) err = chain_run_block_txs(c, a, why, why_cap);
+  if (err == CAIRN_OK) {
+    p = calloc(1, sizeof *p);
+    err = p != NULL ? chain_proposal_from(p, a, block, block_len)
+                    : CAIRN_ERR_NOMEM;
+    if (err != CAIRN_OK)
+      (void)chain_fail(why, why_cap, err, "%s",
+                       "out of memory keeping a checked block");
+  }
+  chain_apply_free(a);
+  if (err != CAIRN_OK) {
+    cairn_proposal_free(p);
+    return err;
+  }
+  *out = p;
+  return CAIRN_OK;
 }

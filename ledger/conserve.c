@@ -24,6 +24,10 @@
  * same accumulator, so the rule is written once. The work is linear in the
  * state size times the brand count (at most CAIRN_BRANDS_MAX), which is why
  * the node runs it only in debug builds.
+ *
+ * Both forms then check the stake equation as well (staking.h:
+ * cairn_staking_check_conservation), so whoever checks points after a
+ * block checks stake with the same call.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -33,6 +37,7 @@
 #include <string.h>
 
 #include "cairn/encoding.h"
+#include "cairn/staking.h"
 #include "cairn/state.h"
 
 typedef struct conserve_brand {
@@ -184,6 +189,9 @@ cairn_err cairn_state_check_conservation_view(const cairn_view *v, char *why,
   cairn_err err = cairn_view_foreach(v, conserve_view_fn, a);
   if (err == CAIRN_OK) err = conserve_finish(a);
   free(a);
+  /* Stake is conserved too (staking.h). */
+  if (err == CAIRN_OK) err = cairn_staking_check_conservation_view(v, why,
+                                                                   why_cap);
   return err;
 }
 
@@ -218,5 +226,6 @@ cairn_err cairn_state_check_conservation_store(cairn_rtxn *r, char *why,
   }
   if (err == CAIRN_OK) err = conserve_finish(a);
   free(a);
+  if (err == CAIRN_OK) err = cairn_staking_check_conservation(r, why, why_cap);
   return err;
 }

@@ -129,8 +129,18 @@ static cairn_err genesis_check_brands(const cairn_genesis *g, char *why,
   return CAIRN_OK;
 }
 
+/* All-zero key: "no operator"; anything else must be a valid key. */
+static bool genesis_operator_valid(const uint8_t key[CAIRN_PUBKEY_BYTES]) {
+  static const uint8_t none[CAIRN_PUBKEY_BYTES];
+  if (memcmp(key, none, CAIRN_PUBKEY_BYTES) == 0) return true;
+  return cairn_schnorr_pubkey_check(key) == CAIRN_OK;
+}
+
 static cairn_err genesis_check_validator(const cairn_validator *v, unsigned i,
                                          char *why, size_t why_cap) {
+  if (!genesis_operator_valid(v->operator_key)) {
+    GENESIS_FAIL("validators[%u].operator: not a valid public key", i);
+  }
   if (v->power == 0) {
     GENESIS_FAIL("validators[%u].power: must be at least 1", i);
   }
@@ -172,6 +182,70 @@ static cairn_err genesis_check_validators(cairn_genesis *g, char *why,
   return err == CAIRN_OK ? CAIRN_OK : CAIRN_ERR_GENESIS;
 }
 
+static bool genesis_staking_unset(const cairn_staking_params *p) {
+  return p->valset_delay_blocks == 0 && p->unbonding_blocks == 0 &&
+         p->evidence_max_age_blocks == 0 && p->slash_percent == 0;
+}
+
+/* The parameters in force: all-zero (a genesis built in code that never
+ * set them) means the defaults. All-zero is never valid (the delay is at
+ * least 1), so this reading is unambiguous. */
+void cairn_genesis_staking_params(const cairn_genesis *g,
+                                  cairn_staking_params *out) {
+  *out = g->staking;
+  if (!genesis_staking_unset(out)) return;
+  out->valset_delay_blocks = CAIRN_STAKING_DEFAULT_VALSET_DELAY;
+  out->unbonding_blocks = CAIRN_STAKING_DEFAULT_UNBONDING;
+  out->evidence_max_age_blocks = CAIRN_STAKING_DEFAULT_EVIDENCE_MAX_AGE;
+  out->slash_percent = CAIRN_STAKING_DEFAULT_SLASH_PERCENT;
+}
+
+static cairn_err genesis_check_params(const cairn_staking_params *p,
+                                      char *why, size_t why_cap) {
+  if (p->valset_delay_blocks == 0) {
+    GENESIS_FAIL("staking.valset_delay_blocks: must be at least 1");
+  }
+  if (p->unbonding_blocks < p->valset_delay_blocks) {
+    GENESIS_FAIL("staking.unbonding_blocks: must be at least "
+                 "valset_delay_blocks (%llu)",
+                 (unsigned long long)p->valset_delay_blocks);
+  }
+  if (p->evidence_max_age_blocks == 0) {
+    GENESIS_FAIL("staking.evidence_max_age_blocks: must be at least 1");
+  }
+  if (p->slash_percent > 100) {
+    GENESIS_FAIL("staking.slash_percent: must be 0 to 100");
+  }
+  return CAIRN_OK;
+}
+
+/* Allocations ascend strictly by account, each >= 1 and a valid key; the
+ * whole stake (bonded power plus free) stays within 2^60. */
+static cairn_err genesis_check_stake(const cairn_genesis *g, char *why,
+                                     size_t why_cap) {
+  uint64_t total = g->validators.total_power;
+  if (g->n_stake > CAIRN_STAKE_ALLOCS_MAX) {
+    GENESIS_FAIL("stake: at most %d entries are allowed",
+                 CAIRN_STAKE_ALLOCS_MAX);
+  }
+  for (unsigned i = 0; i < g->n_stake; i++) {
+    const cairn_stake_alloc *a = &g->stake[i];
+    if (cairn_schnorr_pubkey_check(a->account) != CAIRN_OK) {
+      GENESIS_FAIL("stake[%u].account: not a valid public key", i);
+    }
+    if (i > 0 && memcmp(g->stake[i - 1].account, a->account,
+                        CAIRN_PUBKEY_BYTES) >= 0) {
+      GENESIS_FAIL("stake[%u].account: accounts must be strictly ascending", i);
+    }
+    if (a->amount == 0) GENESIS_FAIL("stake[%u].amount: must be at least 1", i);
+    if (a->amount > CAIRN_TOTAL_POWER_MAX - total) {
+      GENESIS_FAIL("stake: bonded plus free stake exceeds 2^60");
+    }
+    total += a->amount;
+  }
+  return CAIRN_OK;
+}
+
 cairn_err cairn_genesis_check(cairn_genesis *g, char *why, size_t why_cap) {
   assert(g != NULL && (why != NULL || why_cap == 0));
   genesis_why(why, why_cap, "ok");
@@ -183,7 +257,10 @@ cairn_err cairn_genesis_check(cairn_genesis *g, char *why, size_t why_cap) {
   }
   if (g->time_ms == 0) GENESIS_FAIL("genesis_time_ms: must be at least 1");
   CAIRN_TRY(genesis_check_brands(g, why, why_cap));
-  return genesis_check_validators(g, why, why_cap);
+  CAIRN_TRY(genesis_check_validators(g, why, why_cap));
+  cairn_genesis_staking_params(g, &g->staking);
+  CAIRN_TRY(genesis_check_params(&g->staking, why, why_cap));
+  return genesis_check_stake(g, why, why_cap);
 }
 
 /* ---- binary form ---- */
@@ -209,7 +286,19 @@ static void genesis_put(cairn_writer *w, const cairn_genesis *g) {
     const cairn_validator *v = &g->validators.v[i];
     cairn_put_bytes(w, v->pubkey, CAIRN_ED25519_PUBKEY_BYTES);
     cairn_put_u64(w, v->power);
+    cairn_put_bytes(w, v->operator_key, CAIRN_PUBKEY_BYTES);
     cairn_put_var8(w, (const uint8_t *)v->name, v->name_len);
+  }
+  cairn_staking_params p;
+  cairn_genesis_staking_params(g, &p);
+  cairn_put_u64(w, p.valset_delay_blocks);
+  cairn_put_u64(w, p.unbonding_blocks);
+  cairn_put_u64(w, p.evidence_max_age_blocks);
+  cairn_put_u8(w, p.slash_percent);
+  cairn_put_u16(w, g->n_stake);
+  for (unsigned i = 0; i < g->n_stake; i++) {
+    cairn_put_bytes(w, g->stake[i].account, CAIRN_PUBKEY_BYTES);
+    cairn_put_u64(w, g->stake[i].amount);
   }
 }
 
@@ -220,6 +309,7 @@ cairn_err cairn_genesis_encode(uint8_t *buf, size_t cap, size_t *len,
   assert(g->chain_id_len <= CAIRN_CHAIN_ID_BYTES_MAX);
   assert(g->n_brands <= CAIRN_BRANDS_MAX);
   assert(g->validators.n <= CAIRN_VALIDATORS_MAX);
+  assert(g->n_stake <= CAIRN_STAKE_ALLOCS_MAX);
   for (unsigned i = 0; i < g->n_brands; i++) {
     assert(g->brands[i].name_len <= CAIRN_NAME_BYTES_MAX);
   }
@@ -278,7 +368,31 @@ static cairn_err genesis_get_validators(cairn_reader *r, cairn_valset *vs) {
       return CAIRN_ERR_NONCANONICAL;
     }
     CAIRN_TRY(cairn_get_u64(r, &v->power));
+    CAIRN_TRY(cairn_get_bytes(r, v->operator_key, CAIRN_PUBKEY_BYTES));
     CAIRN_TRY(genesis_get_name(r, v->name, &v->name_len, CAIRN_NAME_BYTES_MAX));
+  }
+  return CAIRN_OK;
+}
+
+/* The staking parameters and free stake. The bytes always carry the
+ * parameters in force, so a zero delay (which the check would read as
+ * "unset") is out of range here. */
+static cairn_err genesis_get_staking(cairn_reader *r, cairn_genesis *g) {
+  cairn_staking_params *p = &g->staking;
+  CAIRN_TRY(cairn_get_u64(r, &p->valset_delay_blocks));
+  CAIRN_TRY(cairn_get_u64(r, &p->unbonding_blocks));
+  CAIRN_TRY(cairn_get_u64(r, &p->evidence_max_age_blocks));
+  CAIRN_TRY(cairn_get_u8(r, &p->slash_percent));
+  if (p->valset_delay_blocks == 0) return CAIRN_ERR_RANGE;
+  CAIRN_TRY(cairn_get_u16(r, &g->n_stake));
+  if (g->n_stake > CAIRN_STAKE_ALLOCS_MAX) return CAIRN_ERR_RANGE;
+  for (unsigned i = 0; i < g->n_stake; i++) {
+    cairn_stake_alloc *a = &g->stake[i];
+    CAIRN_TRY(cairn_get_bytes(r, a->account, CAIRN_PUBKEY_BYTES));
+    if (i > 0 && memcmp(g->stake[i - 1].account, a->account,
+                        CAIRN_PUBKEY_BYTES) >= 0)
+      return CAIRN_ERR_NONCANONICAL;
+    CAIRN_TRY(cairn_get_u64(r, &a->amount));
   }
   return CAIRN_OK;
 }
@@ -291,6 +405,7 @@ static cairn_err genesis_get(cairn_reader *r, cairn_genesis *g) {
   CAIRN_TRY(cairn_get_u64(r, &g->time_ms));
   CAIRN_TRY(genesis_get_brands(r, g));
   CAIRN_TRY(genesis_get_validators(r, &g->validators));
+  CAIRN_TRY(genesis_get_staking(r, g));
   return cairn_reader_end(r);
 }
 
@@ -492,10 +607,27 @@ static cairn_err json_get_brand(const json_t *o, unsigned i, cairn_brand *b,
   return json_get_policy(o, where, b, why, why_cap);
 }
 
+/* An optional address field (absent: all zero). */
+static cairn_err json_get_address_opt(const json_t *o, const char *where,
+                                      const char *key, uint8_t out[32],
+                                      char *why, size_t why_cap) {
+  const char *text;
+  memset(out, 0, CAIRN_PUBKEY_BYTES);
+  if (json_object_get(o, key) == NULL) return CAIRN_OK;
+  CAIRN_TRY(json_get_string(o, where, key, CAIRN_ADDRESS_CHARS + 16, &text,
+                            why, why_cap));
+  cairn_err err = cairn_address_decode(out, text);
+  if (err != CAIRN_OK) {
+    GENESIS_FAIL("%s.%s: %s", where, key, cairn_strerror(err));
+  }
+  return CAIRN_OK;
+}
+
 static cairn_err json_get_validator(const json_t *o, unsigned i,
                                     cairn_validator *v, char *why,
                                     size_t why_cap) {
-  static const char *const known[] = {"name", "pubkey", "power", NULL};
+  static const char *const known[] = {"name", "pubkey", "power", "operator",
+                                      NULL};
   char where[32];
   const char *hex;
   snprintf(where, sizeof where, "validators[%u]", i);
@@ -512,6 +644,78 @@ static cairn_err json_get_validator(const json_t *o, unsigned i,
   CAIRN_TRY(json_get_uint(o, where, "power", CAIRN_TOTAL_POWER_MAX, &v->power,
                           why, why_cap));
   if (v->power == 0) GENESIS_FAIL("%s.power: must be at least 1", where);
+  return json_get_address_opt(o, where, "operator", v->operator_key, why,
+                              why_cap);
+}
+
+/* The optional "staking" object; each absent field takes its default.
+ * Ranges are checked here, as written (an explicit all-zero object must
+ * not be read as "unset"). */
+static cairn_err json_get_staking(const json_t *root, cairn_staking_params *p,
+                                  char *why, size_t why_cap) {
+  static const char *const known[] = {"valset_delay_blocks", "unbonding_blocks",
+                                      "evidence_max_age_blocks",
+                                      "slash_percent", NULL};
+  p->valset_delay_blocks = CAIRN_STAKING_DEFAULT_VALSET_DELAY;
+  p->unbonding_blocks = CAIRN_STAKING_DEFAULT_UNBONDING;
+  p->evidence_max_age_blocks = CAIRN_STAKING_DEFAULT_EVIDENCE_MAX_AGE;
+  p->slash_percent = CAIRN_STAKING_DEFAULT_SLASH_PERCENT;
+  const json_t *o = json_object_get(root, "staking");
+  if (o == NULL) return CAIRN_OK;
+  if (!json_is_object(o)) GENESIS_FAIL("staking: expected an object");
+  CAIRN_TRY(json_check_keys(o, known, "staking", why, why_cap));
+  uint64_t *fields[] = {&p->valset_delay_blocks, &p->unbonding_blocks,
+                        &p->evidence_max_age_blocks};
+  for (size_t i = 0; i < 3; i++) {
+    if (json_object_get(o, known[i]) == NULL) continue;
+    CAIRN_TRY(json_get_uint(o, "staking", known[i], UINT64_MAX, fields[i], why,
+                            why_cap));
+  }
+  if (json_object_get(o, "slash_percent") != NULL) {
+    uint64_t pct = 0;
+    CAIRN_TRY(json_get_uint(o, "staking", "slash_percent", 100, &pct, why,
+                            why_cap));
+    p->slash_percent = (uint8_t)pct;
+  }
+  return genesis_check_params(p, why, why_cap);
+}
+
+static cairn_err json_get_stake_alloc(const json_t *o, unsigned i,
+                                      cairn_stake_alloc *a, char *why,
+                                      size_t why_cap) {
+  static const char *const known[] = {"account", "amount", NULL};
+  char where[32];
+  snprintf(where, sizeof where, "stake[%u]", i);
+  if (!json_is_object(o)) GENESIS_FAIL("%s: expected an object", where);
+  CAIRN_TRY(json_check_keys(o, known, where, why, why_cap));
+  if (json_object_get(o, "account") == NULL) GENESIS_FAIL("%s.account: missing",
+                                                          where);
+  CAIRN_TRY(json_get_address_opt(o, where, "account", a->account, why,
+                                 why_cap));
+  CAIRN_TRY(json_get_uint(o, where, "amount", CAIRN_TOTAL_POWER_MAX,
+                          &a->amount, why, why_cap));
+  if (a->amount == 0) GENESIS_FAIL("%s.amount: must be at least 1", where);
+  return CAIRN_OK;
+}
+
+/* The optional "stake" array: free stake per account, ascending strictly
+ * by account bytes (as in the canonical form; the check says so). */
+static cairn_err json_get_stake(const json_t *root, cairn_genesis *g,
+                                char *why, size_t why_cap) {
+  const json_t *a = json_object_get(root, "stake");
+  g->n_stake = 0;
+  if (a == NULL) return CAIRN_OK;
+  if (!json_is_array(a)) GENESIS_FAIL("stake: expected an array");
+  size_t n = json_array_size(a);
+  if (n > CAIRN_STAKE_ALLOCS_MAX) {
+    GENESIS_FAIL("stake: at most %d entries are allowed",
+                 CAIRN_STAKE_ALLOCS_MAX);
+  }
+  for (unsigned i = 0; i < n; i++) {
+    CAIRN_TRY(json_get_stake_alloc(json_array_get(a, i), i, &g->stake[i], why,
+                                   why_cap));
+  }
+  g->n_stake = (uint16_t)n;
   return CAIRN_OK;
 }
 
@@ -566,7 +770,7 @@ static cairn_err json_get_brands(const json_t *a, cairn_genesis *g, char *why,
 static cairn_err genesis_from_root(cairn_genesis *g, const json_t *root,
                                    char *why, size_t why_cap) {
   static const char *const known[] = {"chain_id", "genesis_time_ms", "brands",
-                                      "validators", NULL};
+                                      "validators", "staking", "stake", NULL};
   if (!json_is_object(root)) GENESIS_FAIL("genesis: expected a JSON object");
   CAIRN_TRY(json_check_keys(root, known, "", why, why_cap));
   g->version = CAIRN_GENESIS_VERSION;
@@ -580,6 +784,8 @@ static cairn_err genesis_from_root(cairn_genesis *g, const json_t *root,
   const json_t *validators = json_object_get(root, "validators");
   if (validators == NULL) GENESIS_FAIL("validators: missing");
   CAIRN_TRY(json_get_validators(validators, &g->validators, why, why_cap));
+  CAIRN_TRY(json_get_staking(root, &g->staking, why, why_cap));
+  CAIRN_TRY(json_get_stake(root, g, why, why_cap));
   return cairn_genesis_check(g, why, why_cap);
 }
 
@@ -614,11 +820,68 @@ static json_t *genesis_json_validator(const cairn_validator *v) {
   /* power <= 2^60 always fits a JSON integer. */
   ok &= json_object_set_new(o, "power", json_integer((json_int_t)v->power))
         == 0;
+  static const uint8_t none[CAIRN_PUBKEY_BYTES];
+  if (memcmp(v->operator_key, none, CAIRN_PUBKEY_BYTES) != 0)
+    ok &= json_object_set_new(o, "operator",
+                              cairn_json_address(v->operator_key)) == 0;
   if (!ok) {
     json_decref(o);
     return NULL;
   }
   return o;
+}
+
+/* A u64 as a JSON integer when it fits one, else a decimal string (both
+ * read back by cairn_json_get_u64). */
+static json_t *genesis_json_uint(uint64_t v) {
+  return v <= (uint64_t)INT64_MAX ? json_integer((json_int_t)v)
+                                  : cairn_json_u64(v);
+}
+
+static json_t *genesis_json_staking(const cairn_genesis *g) {
+  cairn_staking_params p;
+  cairn_genesis_staking_params(g, &p);
+  json_t *o = json_object();
+  if (o == NULL) return NULL;
+  bool ok = json_object_set_new(o, "valset_delay_blocks",
+                                genesis_json_uint(p.valset_delay_blocks)) == 0;
+  ok &= json_object_set_new(o, "unbonding_blocks",
+                            genesis_json_uint(p.unbonding_blocks)) == 0;
+  ok &= json_object_set_new(o, "evidence_max_age_blocks",
+                            genesis_json_uint(p.evidence_max_age_blocks)) == 0;
+  ok &= json_object_set_new(o, "slash_percent",
+                            json_integer(p.slash_percent)) == 0;
+  if (!ok) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+static json_t *genesis_json_stake(const cairn_stake_alloc *a) {
+  json_t *o = json_object();
+  if (o == NULL) return NULL;
+  bool ok = json_object_set_new(o, "account", cairn_json_address(a->account))
+            == 0;
+  ok &= json_object_set_new(o, "amount", genesis_json_uint(a->amount)) == 0;
+  if (!ok) {
+    json_decref(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* The staking parameters always, the stake array when there is any. */
+static bool genesis_json_add_staking(json_t *root, const cairn_genesis *g) {
+  bool ok = json_object_set_new(root, "staking", genesis_json_staking(g)) == 0;
+  if (!ok || g->n_stake == 0) return ok;
+  json_t *stake = json_array();
+  ok = stake != NULL;
+  for (unsigned i = 0; ok && i < g->n_stake; i++)
+    ok = json_array_append_new(stake, genesis_json_stake(&g->stake[i])) == 0;
+  if (ok) ok = json_object_set(root, "stake", stake) == 0;
+  json_decref(stake);
+  return ok;
 }
 
 static json_t *genesis_json(const cairn_genesis *g) {
@@ -642,6 +905,7 @@ static json_t *genesis_json(const cairn_genesis *g) {
     ok &= json_object_set_new(root, "genesis_time_ms", time) == 0;
     ok &= json_object_set(root, "brands", brands) == 0;
     ok &= json_object_set(root, "validators", vals) == 0;
+    ok &= genesis_json_add_staking(root, g);
   } else {
     json_decref(time);
   }

@@ -125,6 +125,69 @@ static bool set_terms(json_t *o, const cairn_agreement_terms *t) {
   return ok;
 }
 
+/* ---- evidence ---- */
+
+static const char *vote_type_name(uint8_t type) {
+  return type == CAIRN_VOTE_PREVOTE     ? "prevote"
+         : type == CAIRN_VOTE_PRECOMMIT ? "precommit"
+                                        : "unknown";
+}
+
+json_t *cairn_json_evidence(const cairn_evidence *e) {
+  assert(e != NULL);
+  json_t *o = json_object();
+  if (o == NULL) return NULL;
+  bool ok = set(o, "validator",
+                cairn_json_hex(e->a.validator, CAIRN_ED25519_PUBKEY_BYTES));
+  ok &= set(o, "height", json_uint(e->a.height));
+  ok &= set(o, "round", json_integer(e->a.round));
+  ok &= set(o, "type", json_string(vote_type_name(e->a.type)));
+  ok &= set(o, "block_hash_a", cairn_json_hex(e->a.block_hash, 32));
+  ok &= set(o, "block_hash_b", cairn_json_hex(e->b.block_hash, 32));
+  return finish(o, ok);
+}
+
+/* The payload of the staking types (16 and above). */
+static bool tx_set_stake_payload(json_t *o, const cairn_tx *tx) {
+  bool ok = true;
+  switch (tx->type) {
+    case CAIRN_TX_BOND:
+    case CAIRN_TX_UNBOND:
+      ok &= set(o, "validator", cairn_json_hex(tx->u.bond.validator, 32));
+      ok &= set(o, "amount", cairn_json_u64(tx->u.bond.amount));
+      return ok;
+    case CAIRN_TX_ADMIT: {
+      const cairn_tx_admit *a = &tx->u.admit;
+      ok &= set(o, "validator", cairn_json_hex(a->validator, 32));
+      ok &= set_text(o, "name", (const uint8_t *)a->name, a->name_len);
+      ok &= set(o, "amount", cairn_json_u64(a->amount));
+      ok &= set(o, "deadline_height", json_uint(a->deadline_height));
+      return ok;
+    }
+    case CAIRN_TX_APPROVE:
+      return set(o, "proposal", cairn_json_hex(tx->u.approve.proposal, 32));
+    case CAIRN_TX_EVIDENCE: {
+      cairn_evidence e;
+      ok &= set(o, "evidence", cairn_json_hex(tx->u.evidence.evidence,
+                                              CAIRN_EVIDENCE_BYTES));
+      /* The transaction decoder checked these bytes; show what they
+       * prove. */
+      if (cairn_evidence_decode(&e, tx->u.evidence.evidence,
+                                CAIRN_EVIDENCE_BYTES) == CAIRN_OK) {
+        ok &= set(o, "offence", cairn_json_evidence(&e));
+      }
+      return ok;
+    }
+    case CAIRN_TX_STAKE_TRANSFER:
+      ok &= set(o, "to", cairn_json_address(tx->u.stake_transfer.to));
+      ok &= set(o, "amount", cairn_json_u64(tx->u.stake_transfer.amount));
+      return ok;
+    default:
+      assert(!"cairn_json_tx needs a decoded transaction");
+      return false;
+  }
+}
+
 /* The payload of the cross-brand transaction types (7 and above). */
 static bool tx_set_econ_payload(json_t *o, const cairn_tx *tx) {
   bool ok = true;
@@ -151,8 +214,7 @@ static bool tx_set_econ_payload(json_t *o, const cairn_tx *tx) {
       ok &= set_text(o, "ref", tx->u.settle.ref, tx->u.settle.ref_len);
       return ok;
     default:
-      assert(!"cairn_json_tx needs a decoded transaction");
-      return false;
+      return tx_set_stake_payload(o, tx);
   }
 }
 

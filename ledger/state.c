@@ -46,13 +46,13 @@
 #include <string.h>
 
 #include "cairn/encoding.h"
+#include "cairn/staking.h"
 
 /* Largest valid records; a stored value bigger than these is corrupt. */
 #define STATE_COUPON_RECORD_BYTES_MAX                                          \
   (4 + 32 + 1 + 8 + 8 + 1 + 1 + 8 + 8 + 1 + CAIRN_LABEL_BYTES_MAX)
 #define STATE_BRAND_RECORD_BYTES_MAX                                           \
   (1 + 32 + 1 + CAIRN_NAME_BYTES_MAX + 1 + 8 + 8 + 8)
-#define STATE_VALIDATOR_RECORD_BYTES_MAX (8 + 1 + CAIRN_NAME_BYTES_MAX)
 #define STATE_COUPON_OWNER_KEY_BYTES (CAIRN_PUBKEY_BYTES + CAIRN_HASH_BYTES)
 
 _Static_assert(STATE_COUPON_RECORD_BYTES_MAX <= CAIRN_VALUE_BYTES_MAX,
@@ -397,30 +397,13 @@ static cairn_err state_put_brand(cairn_view *v, const cairn_brand *b) {
   return cairn_view_put(v, CAIRN_T_BRANDS, key, sizeof key, val, vlen);
 }
 
-static cairn_err state_put_validator(cairn_view *v, const cairn_validator *vd) {
-  uint8_t val[STATE_VALIDATOR_RECORD_BYTES_MAX];
-  size_t vlen = 0;
-  assert(vd->name_len <= CAIRN_NAME_BYTES_MAX);
-  cairn_writer w;
-  cairn_writer_init(&w, val, sizeof val);
-  cairn_put_u64(&w, vd->power);
-  cairn_put_var8(&w, (const uint8_t *)vd->name, vd->name_len);
-  cairn_err err = cairn_writer_finish(&w, &vlen);
-  assert(err == CAIRN_OK);
-  if (err != CAIRN_OK) return CAIRN_ERR_INTERNAL;
-  return cairn_view_put(v, CAIRN_T_VALIDATORS, vd->pubkey,
-                        CAIRN_ED25519_PUBKEY_BYTES, val, vlen);
-}
-
 cairn_err cairn_state_apply_genesis(cairn_view *v, const cairn_genesis *g) {
   assert(g->n_brands <= CAIRN_BRANDS_MAX);
   assert(g->validators.n <= CAIRN_VALIDATORS_MAX);
   assert(cairn_view_change_count(v) == 0);
   for (size_t i = 0; i < g->n_brands; i++)
     CAIRN_TRY(state_put_brand(v, &g->brands[i]));
-  for (size_t i = 0; i < g->validators.n; i++)
-    CAIRN_TRY(state_put_validator(v, &g->validators.v[i]));
-  return CAIRN_OK;
+  return cairn_staking_apply_genesis(v, g);
 }
 
 /* ---- the rules ---- */
@@ -565,9 +548,9 @@ static cairn_err state_bucket_add(cairn_view *v, cairn_table t,
                                   size_t item_len) {
   uint8_t ckey[8], bkey[12], cval[4], items[CAIRN_VALUE_BYTES_MAX];
   size_t vlen = 0, ilen = 0;
-  const size_t full = (CAIRN_VALUE_BYTES_MAX / item_len) * item_len;
   uint32_t n = 0;
   assert(item_len >= 1 && item_len <= CAIRN_VALUE_BYTES_MAX);
+  const size_t full = (CAIRN_VALUE_BYTES_MAX / item_len) * item_len;
   cairn_be64_write(ckey, height);
   cairn_err err = state_get(v, t, ckey, 8, cval, sizeof cval, &vlen);
   if (err == CAIRN_OK && (vlen != 4 || (n = cairn_be32_read(cval)) == 0))
@@ -1106,6 +1089,7 @@ cairn_err cairn_state_begin_block(cairn_view *v, const cairn_exec_ctx *ctx) {
   if (ctx->height >= 2) err = state_release_timed_out(v, ctx, ctx->height - 1);
   if (err == CAIRN_OK && ctx->height >= 2)
     err = state_expire(v, ctx->height - 1);
+  if (err == CAIRN_OK) err = cairn_staking_begin_block(v, ctx);
   if (err != CAIRN_OK) cairn_view_rollback(v, savepoint);
   return err;
 }
@@ -1423,6 +1407,14 @@ static cairn_err state_settle(cairn_view *v, const cairn_tx *tx) {
                               owed - st->amount);
 }
 
+/* The staking types, with the chain's parameters (staking.c). */
+static cairn_err state_staking(cairn_view *v, const cairn_exec_ctx *ctx,
+                               const cairn_tx *tx, const uint8_t txid[32]) {
+  cairn_staking_params p;
+  CAIRN_TRY(cairn_staking_params_read(v, &p));
+  return cairn_staking_apply_tx(v, ctx, &p, tx, txid);
+}
+
 static cairn_err state_apply_rules(cairn_view *v, const cairn_exec_ctx *ctx,
                                    const cairn_tx *tx, const uint8_t txid[32]) {
   CAIRN_TRY(state_check_envelope(v, ctx, tx));
@@ -1443,6 +1435,12 @@ static cairn_err state_apply_rules(cairn_view *v, const cairn_exec_ctx *ctx,
   case CAIRN_TX_REVOKE: err = state_revoke(v, tx); break;
   case CAIRN_TX_REDEEM_AT: err = state_redeem_at(v, ctx, tx); break;
   case CAIRN_TX_SETTLE: err = state_settle(v, tx); break;
+  case CAIRN_TX_BOND:
+  case CAIRN_TX_UNBOND:
+  case CAIRN_TX_ADMIT:
+  case CAIRN_TX_APPROVE:
+  case CAIRN_TX_EVIDENCE:
+  case CAIRN_TX_STAKE_TRANSFER: err = state_staking(v, ctx, tx, txid); break;
   default: err = CAIRN_ERR_BAD_TYPE; break;
   }
   if (err != CAIRN_OK) return err;

@@ -30,7 +30,10 @@
 #include <assert.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cairn/encoding.h"
+#include "cairn/evidence.h"
 #include "cairn/tx.h"
 
 /* ---- field rules shared by the encoder (asserted) and decoder ---- */
@@ -77,6 +80,52 @@ static cairn_err tx_check_ref(uint8_t len) {
   return len <= CAIRN_REF_BYTES_MAX ? CAIRN_OK : CAIRN_ERR_RANGE;
 }
 
+/* A validator key named by a staking transaction must be usable: the
+ * canonical encoding of an Ed25519 point of the prime-order subgroup, not
+ * of small order (libsodium's check; the all-zero key fails it). */
+static cairn_err tx_check_validator_key(const uint8_t pk[32]) {
+  return crypto_core_ed25519_is_valid_point(pk) == 1 ? CAIRN_OK
+                                                     : CAIRN_ERR_BAD_KEY;
+}
+
+/* ADMIT names: 1..32 characters of [a-z0-9-], like brand names. */
+static cairn_err tx_check_admit_name(const char *name, uint8_t len) {
+  if (len == 0 || len > CAIRN_NAME_BYTES_MAX) return CAIRN_ERR_RANGE;
+  for (size_t i = 0; i < len; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return CAIRN_ERR_RANGE;
+  }
+  return CAIRN_OK;
+}
+
+/* The payload rules of the staking types (BOND and after). Keys other
+ * than validator keys (STAKE_TRANSFER's recipient) are checked by the
+ * decoder only, as for every other recipient. */
+static cairn_err tx_check_stake_payload(const cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_BOND:
+    case CAIRN_TX_UNBOND:
+      CAIRN_TRY(tx_check_validator_key(tx->u.bond.validator));
+      return tx_check_amount(tx->u.bond.amount);
+    case CAIRN_TX_ADMIT:
+      CAIRN_TRY(tx_check_validator_key(tx->u.admit.validator));
+      CAIRN_TRY(tx_check_amount(tx->u.admit.amount));
+      return tx_check_admit_name(tx->u.admit.name, tx->u.admit.name_len);
+    case CAIRN_TX_APPROVE:
+      return CAIRN_OK;
+    case CAIRN_TX_EVIDENCE: {
+      cairn_evidence e;
+      return cairn_evidence_decode(&e, tx->u.evidence.evidence,
+                                   CAIRN_EVIDENCE_BYTES);
+    }
+    case CAIRN_TX_STAKE_TRANSFER:
+      return tx_check_amount(tx->u.stake_transfer.amount);
+    default:
+      return CAIRN_ERR_BAD_TYPE;
+  }
+}
+
 /* The payload rules of the cross-brand types (POLICY and after). */
 static cairn_err tx_check_econ_payload(const cairn_tx *tx) {
   switch (tx->type) {
@@ -120,7 +169,7 @@ static cairn_err tx_check_econ_payload(const cairn_tx *tx) {
       return tx_check_ref(st->ref_len);
     }
     default:
-      return CAIRN_ERR_BAD_TYPE;
+      return tx_check_stake_payload(tx);
   }
 }
 
@@ -201,6 +250,36 @@ void cairn_agreement_id(uint8_t out[CAIRN_HASH_BYTES],
 }
 
 /* The payload of the cross-brand types (POLICY and after). */
+static void tx_put_stake_payload(cairn_writer *w, const cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_BOND:
+    case CAIRN_TX_UNBOND:
+      cairn_put_bytes(w, tx->u.bond.validator, CAIRN_ED25519_PUBKEY_BYTES);
+      cairn_put_u64(w, tx->u.bond.amount);
+      break;
+    case CAIRN_TX_ADMIT: {
+      const cairn_tx_admit *a = &tx->u.admit;
+      cairn_put_bytes(w, a->validator, CAIRN_ED25519_PUBKEY_BYTES);
+      cairn_put_u64(w, a->amount);
+      cairn_put_u64(w, a->deadline_height);
+      cairn_put_var8(w, (const uint8_t *)a->name, a->name_len);
+      break;
+    }
+    case CAIRN_TX_APPROVE:
+      cairn_put_bytes(w, tx->u.approve.proposal, CAIRN_HASH_BYTES);
+      break;
+    case CAIRN_TX_EVIDENCE:
+      cairn_put_bytes(w, tx->u.evidence.evidence, CAIRN_EVIDENCE_BYTES);
+      break;
+    case CAIRN_TX_STAKE_TRANSFER:
+      cairn_put_bytes(w, tx->u.stake_transfer.to, CAIRN_PUBKEY_BYTES);
+      cairn_put_u64(w, tx->u.stake_transfer.amount);
+      break;
+    default:
+      assert(!"tx type checked by tx_check_struct");
+  }
+}
+
 static void tx_put_econ_payload(cairn_writer *w, const cairn_tx *tx) {
   switch (tx->type) {
     case CAIRN_TX_POLICY:
@@ -251,7 +330,8 @@ static void tx_put_econ_payload(cairn_writer *w, const cairn_tx *tx) {
       cairn_put_var8(w, tx->u.settle.ref, tx->u.settle.ref_len);
       break;
     default:
-      assert(!"tx type checked by tx_check_struct");
+      tx_put_stake_payload(w, tx);
+      break;
   }
 }
 
@@ -459,6 +539,57 @@ static cairn_err tx_get_settle(cairn_reader *r, cairn_tx_settle *x) {
   return tx_get_var8_into(r, x->ref, &x->ref_len, CAIRN_REF_BYTES_MAX);
 }
 
+/* BOND and UNBOND. */
+static cairn_err tx_get_bond(cairn_reader *r, cairn_tx_bond *b) {
+  CAIRN_TRY(cairn_get_bytes(r, b->validator, CAIRN_ED25519_PUBKEY_BYTES));
+  CAIRN_TRY(tx_check_validator_key(b->validator));
+  CAIRN_TRY(cairn_get_u64(r, &b->amount));
+  return tx_check_amount(b->amount);
+}
+
+static cairn_err tx_get_admit(cairn_reader *r, cairn_tx_admit *a) {
+  uint8_t n = 0;
+  CAIRN_TRY(cairn_get_bytes(r, a->validator, CAIRN_ED25519_PUBKEY_BYTES));
+  CAIRN_TRY(tx_check_validator_key(a->validator));
+  CAIRN_TRY(cairn_get_u64(r, &a->amount));
+  CAIRN_TRY(tx_check_amount(a->amount));
+  CAIRN_TRY(cairn_get_u64(r, &a->deadline_height));
+  CAIRN_TRY(tx_get_var8_into(r, (uint8_t *)a->name, &n, CAIRN_NAME_BYTES_MAX));
+  a->name[n] = '\0';
+  a->name_len = n;
+  return tx_check_admit_name(a->name, n);
+}
+
+/* The evidence bytes are kept as they are, once they decode. */
+static cairn_err tx_get_evidence(cairn_reader *r, cairn_tx_evidence *x) {
+  cairn_evidence e;
+  CAIRN_TRY(cairn_get_bytes(r, x->evidence, CAIRN_EVIDENCE_BYTES));
+  return cairn_evidence_decode(&e, x->evidence, CAIRN_EVIDENCE_BYTES);
+}
+
+static cairn_err tx_get_stake_transfer(cairn_reader *r,
+                                       cairn_tx_stake_transfer *x) {
+  CAIRN_TRY(tx_get_recipient(r, x->to));
+  CAIRN_TRY(cairn_get_u64(r, &x->amount));
+  return tx_check_amount(x->amount);
+}
+
+static cairn_err tx_get_stake_payload(cairn_reader *r, cairn_tx *tx) {
+  switch (tx->type) {
+    case CAIRN_TX_BOND:
+    case CAIRN_TX_UNBOND: return tx_get_bond(r, &tx->u.bond);
+    case CAIRN_TX_ADMIT: return tx_get_admit(r, &tx->u.admit);
+    case CAIRN_TX_APPROVE:
+      return cairn_get_bytes(r, tx->u.approve.proposal, CAIRN_HASH_BYTES);
+    case CAIRN_TX_EVIDENCE: return tx_get_evidence(r, &tx->u.evidence);
+    case CAIRN_TX_STAKE_TRANSFER:
+      return tx_get_stake_transfer(r, &tx->u.stake_transfer);
+    default:
+      assert(!"type checked before the payload is read");
+      return CAIRN_ERR_BAD_TYPE;
+  }
+}
+
 static cairn_err tx_get_payload(cairn_reader *r, cairn_tx *tx) {
   switch (tx->type) {
     case CAIRN_TX_ISSUE: return tx_get_credit(r, &tx->u.issue);
@@ -481,9 +612,7 @@ static cairn_err tx_get_payload(cairn_reader *r, cairn_tx *tx) {
       return cairn_get_bytes(r, tx->u.revoke.agreement, CAIRN_HASH_BYTES);
     case CAIRN_TX_REDEEM_AT: return tx_get_redeem_at(r, &tx->u.redeem_at);
     case CAIRN_TX_SETTLE: return tx_get_settle(r, &tx->u.settle);
-    default:
-      assert(!"type checked before the payload is read");
-      return CAIRN_ERR_BAD_TYPE;
+    default: return tx_get_stake_payload(r, tx);
   }
 }
 
@@ -607,6 +736,12 @@ const char *cairn_tx_type_name(uint8_t type) {
     case CAIRN_TX_REVOKE: return "revoke";
     case CAIRN_TX_REDEEM_AT: return "redeem_at";
     case CAIRN_TX_SETTLE: return "settle";
+    case CAIRN_TX_BOND: return "bond";
+    case CAIRN_TX_UNBOND: return "unbond";
+    case CAIRN_TX_ADMIT: return "admit";
+    case CAIRN_TX_APPROVE: return "approve";
+    case CAIRN_TX_EVIDENCE: return "evidence";
+    case CAIRN_TX_STAKE_TRANSFER: return "stake_transfer";
     default: return "unknown";
   }
 }

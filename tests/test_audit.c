@@ -45,6 +45,7 @@
 #include "cairn/audit.h"
 #include "cairn/chain.h"
 #include "cairn/checkpoint.h"
+#include "cairn/proposer.h"
 #include "cairn/encoding.h"
 #include "cairn/file.h"
 #include "cairn/merkle.h"
@@ -623,15 +624,27 @@ static void test_altered_indexes_and_tip(void **state) {
 static const uint64_t four_powers[MAX_VALIDATORS] = {10, 10, 10, 30};
 #define BIG 3u /* the validator with power 30 */
 
-/* Four blocks, proposed by validators 1, 2, 3, 0. Each commit is signed
- * by three of the four (50 of 60): validator 0 signs only block 2, which
- * validator 1 does not sign. */
+/* The index of the proposer of (tip + 1, round 0). */
+static size_t round0_proposer(const builder *b) {
+  uint8_t pk[32];
+  cairn_chain_proposer(b->c, 0, pk);
+  for (size_t i = 0; i < b->n_vk; i++)
+    if (memcmp(b->vk[i].pk, pk, 32) == 0) return i;
+  fail_msg("the proposer is not one of the builder's validators");
+  return 0;
+}
+
+/* Four blocks, each by the proposer of its height's round 0 (stake-weighted
+ * rotation: the validator of power 30 proposes heights 1 and 4 of powers
+ * 10, 10, 10, 30; the others take turns, proposed[] below). Each commit is
+ * signed by three of the four (50 of 60): validator 0 signs only block 2,
+ * which validator 1 does not sign. */
 static void build_four(builder *b, tu_key *issuer, tu_key *member) {
   builder_open(b, MAX_VALIDATORS, four_powers);
   for (uint64_t h = 1; h <= 4; h++) {
     cairn_tx t;
     tu_tx_issue(&t, issuer, h, TU_BRAND_PIZZA, member->pk, 10 * h);
-    b->proposer = (size_t)(h % MAX_VALIDATORS);
+    b->proposer = round0_proposer(b);
     b->signers = h == 2 ? 0xdu : 0xeu;
     add_block(b, &t, 1);
   }
@@ -656,12 +669,22 @@ static void test_four_validators_report(void **state) {
   assert_int_equal(rep->n_validators, MAX_VALIDATORS);
   /* Validator 0 missed three commits, validator 1 one. */
   uint64_t missed[MAX_VALIDATORS] = {3, 1, 0, 0};
+  /* Recomputed from the rotation itself (proposer.h); the report counts
+   * blocks by header proposer. */
+  uint64_t proposed[MAX_VALIDATORS] = {0};
+  for (uint64_t h = 1; h <= 4; h++) {
+    uint8_t pk[32];
+    assert_int_equal(cairn_proposer_for(pk, &b.g->validators, h, 0),
+                     CAIRN_OK);
+    for (size_t i = 0; i < MAX_VALIDATORS; i++)
+      if (memcmp(pk, b.vk[i].pk, 32) == 0) proposed[i]++;
+  }
+  assert_int_equal(proposed[BIG], 2);
   for (size_t i = 0; i < MAX_VALIDATORS; i++) {
     assert_memory_equal(rep->validators[i].pubkey, b.vk[i].pk, 32);
     assert_int_equal(rep->validators[i].power, four_powers[i]);
     assert_int_equal(rep->validators[i].missed, missed[i]);
-    /* Heights 1..4 are proposed by validators 1, 2, 3, 0. */
-    assert_int_equal(rep->validators[i].proposed, 1);
+    assert_int_equal(rep->validators[i].proposed, proposed[i]);
     assert_int_equal(rep->validators[i].slashing_events, 0);
   }
   assert_int_equal(rep->brands[1].issued, 100);

@@ -230,6 +230,18 @@ static void gen_agree_or_revoke(world *w, cairn_tx *tx) {
   }
 }
 
+/* Whether every agreement of the run ended revoked. */
+static bool all_revoked(world *w) {
+  for (size_t i = 0; i < R_TERMS; i++) {
+    uint8_t id[32];
+    cairn_agreement a;
+    cairn_agreement_id(id, &w->terms[i]);
+    if (cairn_state_agreement(w->v, id, &a) != CAIRN_OK || !a.revoked)
+      return false;
+  }
+  return true;
+}
+
 static void gen_redeem_at(world *w, cairn_tx *tx) {
   const cairn_agreement_terms *t = &w->terms[below(w, R_TERMS)];
   const tu_key *k = rand_member(w);
@@ -345,6 +357,14 @@ static void test_random_economy(void **state) {
     acc += w->accepted[t];
     rej += w->rejected[t];
     if (t >= CAIRN_TX_COUPON_ISSUE && t <= CAIRN_TX_COUPON_REDEEM) continue;
+    /* Staking has its own seeded random test (test_staking.c). */
+    if (t > CAIRN_TX_SETTLE) continue;
+    /* A run may revoke every agreement before one is ever signed by both
+     * sides; then no REDEEM_AT can succeed, and rightly so, and without a
+     * REDEEM_AT no brand owes another anything to SETTLE. */
+    if ((t == CAIRN_TX_REDEEM_AT || t == CAIRN_TX_SETTLE) &&
+        w->accepted[CAIRN_TX_REDEEM_AT] == 0 && all_revoked(w))
+      continue;
     if (w->accepted[t] == 0)
       fail_msg("seed %llu: no %s was ever accepted",
                (unsigned long long)seed, cairn_tx_type_name(t));

@@ -599,10 +599,231 @@ static void test_binary_noncanonical(void **state) {
   free(g);
 }
 
+/* ---- staking: operators, rules, free stake ---- */
+
+static json_t *stake_json(const uint8_t pk[32], json_int_t amount) {
+  char addr[CAIRN_ADDRESS_BUF];
+  cairn_address_encode(addr, sizeof addr, pk);
+  return json_pack("{s:s, s:I}", "account", addr, "amount", amount);
+}
+
+/* Members 0 and 1 in ascending key order. */
+static void two_members(tu_key *lo, tu_key *hi) {
+  tu_member(lo, 0);
+  tu_member(hi, 1);
+  if (memcmp(lo->pk, hi->pk, 32) > 0) {
+    tu_key t = *lo;
+    *lo = *hi;
+    *hi = t;
+  }
+}
+
+/* The valid document with an operator, staking rules and free stake. */
+static json_t *staking_doc(void) {
+  json_t *doc = valid_doc();
+  tu_key op, lo, hi;
+  char addr[CAIRN_ADDRESS_BUF];
+  tu_issuer(&op, 1);
+  cairn_address_encode(addr, sizeof addr, op.pk);
+  json_object_set_new(validator_at(doc, 1), "operator", json_string(addr));
+  json_object_set_new(doc, "staking",
+                      json_pack("{s:i, s:s, s:i, s:i}", "valset_delay_blocks",
+                                3, "unbonding_blocks", "40",
+                                "evidence_max_age_blocks", 500,
+                                "slash_percent", 25));
+  two_members(&lo, &hi);
+  json_object_set_new(doc, "stake", json_pack("[o,o]", stake_json(lo.pk, 700),
+                                              stake_json(hi.pk, 5)));
+  return doc;
+}
+
+static void test_staking_json(void **state) {
+  cairn_genesis *g = malloc(sizeof *g), *back = malloc(sizeof *back);
+  uint8_t *buf = malloc(CAIRN_GENESIS_BYTES_MAX);
+  char why[256];
+  tu_key op, lo, hi;
+  (void)state;
+  assert_true(g && back && buf);
+  /* Without the new fields: no operators, the defaults, no stake. */
+  assert_int_equal(parse(valid_doc(), g, why, sizeof why), CAIRN_OK);
+  assert_int_equal(g->staking.valset_delay_blocks,
+                   CAIRN_STAKING_DEFAULT_VALSET_DELAY);
+  assert_int_equal(g->staking.unbonding_blocks,
+                   CAIRN_STAKING_DEFAULT_UNBONDING);
+  assert_int_equal(g->staking.evidence_max_age_blocks,
+                   CAIRN_STAKING_DEFAULT_EVIDENCE_MAX_AGE);
+  assert_int_equal(g->staking.slash_percent,
+                   CAIRN_STAKING_DEFAULT_SLASH_PERCENT);
+  assert_int_equal(g->n_stake, 0);
+  for (uint32_t i = 0; i < 3; i++)
+    assert_true(all_zero(g->validators.v[i].operator_key, 32));
+  /* With them. */
+  assert_int_equal(parse(staking_doc(), g, why, sizeof why), CAIRN_OK);
+  assert_int_equal(g->staking.valset_delay_blocks, 3);
+  assert_int_equal(g->staking.unbonding_blocks, 40);
+  assert_int_equal(g->staking.evidence_max_age_blocks, 500);
+  assert_int_equal(g->staking.slash_percent, 25);
+  tu_issuer(&op, 1);
+  tu_vkey v1;
+  tu_validator(&v1, 1);
+  for (uint32_t i = 0; i < 3; i++) {
+    bool is1 = memcmp(g->validators.v[i].pubkey, v1.pk, 32) == 0;
+    if (is1) assert_memory_equal(g->validators.v[i].operator_key, op.pk, 32);
+    else assert_true(all_zero(g->validators.v[i].operator_key, 32));
+  }
+  two_members(&lo, &hi);
+  assert_int_equal(g->n_stake, 2);
+  assert_memory_equal(g->stake[0].account, lo.pk, 32);
+  assert_int_equal(g->stake[0].amount, 700);
+  assert_memory_equal(g->stake[1].account, hi.pk, 32);
+  assert_int_equal(g->stake[1].amount, 5);
+  /* Binary and JSON round trips keep every field. */
+  size_t len = encode(buf, g);
+  assert_int_equal(cairn_genesis_decode(back, buf, len), CAIRN_OK);
+  assert_memory_equal(g, back, sizeof *g);
+  char *text = NULL;
+  assert_int_equal(cairn_genesis_to_json(g, &text), CAIRN_OK);
+  assert_non_null(strstr(text, "\"operator\""));
+  assert_int_equal(cairn_genesis_from_json(back, text, strlen(text), why,
+                                           sizeof why), CAIRN_OK);
+  free(text);
+  assert_memory_equal(g, back, sizeof *g);
+  /* Only some staking fields: the rest default. */
+  json_t *doc = valid_doc();
+  json_object_set_new(doc, "staking", json_pack("{s:i}", "slash_percent", 0));
+  assert_int_equal(parse(doc, g, why, sizeof why), CAIRN_OK);
+  assert_int_equal(g->staking.slash_percent, 0);
+  assert_int_equal(g->staking.valset_delay_blocks,
+                   CAIRN_STAKING_DEFAULT_VALSET_DELAY);
+  free(buf);
+  free(back);
+  free(g);
+}
+
+static void test_staking_json_rejects(void **state) {
+  (void)state;
+  json_t *doc = staking_doc();
+  json_object_set_new(validator_at(doc, 0), "operator", json_string("cairn1x"));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "validators[0].operator");
+  doc = staking_doc();
+  json_object_set_new(json_object_get(doc, "staking"), "valset_delay_blocks",
+                      json_integer(0));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "staking.valset_delay_blocks");
+  /* An explicit all-zero object is an error, not "the defaults". */
+  doc = valid_doc();
+  json_object_set_new(doc, "staking",
+                      json_pack("{s:i, s:i, s:i, s:i}", "valset_delay_blocks",
+                                0, "unbonding_blocks", 0,
+                                "evidence_max_age_blocks", 0, "slash_percent",
+                                0));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "staking.valset_delay_blocks");
+  doc = staking_doc();
+  json_object_set_new(json_object_get(doc, "staking"), "unbonding_blocks",
+                      json_integer(2));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "staking.unbonding_blocks");
+  doc = staking_doc();
+  json_object_set_new(json_object_get(doc, "staking"),
+                      "evidence_max_age_blocks", json_integer(0));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "staking.evidence_max_age_blocks");
+  doc = staking_doc();
+  json_object_set_new(json_object_get(doc, "staking"), "slash_percent",
+                      json_integer(101));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "staking.slash_percent");
+  doc = staking_doc();
+  json_object_set_new(json_object_get(doc, "staking"), "slashing",
+                      json_integer(1));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "unknown field \"slashing\"");
+  doc = staking_doc();
+  json_object_set_new(doc, "staking", json_integer(3));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "staking: expected an object");
+  /* Stake entries: order, amount, account, total, shape. */
+  json_t *st = NULL;
+  doc = staking_doc();
+  st = json_object_get(doc, "stake");
+  json_array_append(st, json_array_get(st, 0));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "stake[2].account: accounts must be "
+                                     "strictly ascending");
+  doc = staking_doc();
+  json_object_set_new(json_array_get(json_object_get(doc, "stake"), 1),
+                      "amount", json_integer(0));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "stake[1].amount: must be at least 1");
+  doc = staking_doc();
+  json_object_set_new(json_array_get(json_object_get(doc, "stake"), 1),
+                      "amount", json_string("1152921504606846977"));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "stake[1].amount: out of range");
+  doc = staking_doc();
+  json_object_set_new(json_array_get(json_object_get(doc, "stake"), 1),
+                      "amount", json_string("1152921504606846500"));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "stake: bonded plus free stake exceeds");
+  doc = staking_doc();
+  json_object_del(json_array_get(json_object_get(doc, "stake"), 0), "account");
+  expect_bad(doc, CAIRN_ERR_GENESIS, "stake[0].account: missing");
+  doc = staking_doc();
+  json_object_set_new(json_array_get(json_object_get(doc, "stake"), 0), "memo",
+                      json_string("x"));
+  expect_bad(doc, CAIRN_ERR_GENESIS, "stake[0]: unknown field \"memo\"");
+  doc = staking_doc();
+  json_object_set_new(doc, "stake", json_object());
+  expect_bad(doc, CAIRN_ERR_GENESIS, "stake: expected an array");
+}
+
+/* The binary staking fields: parameters in range, stake canonical. */
+static void test_staking_binary(void **state) {
+  cairn_genesis *g = malloc(sizeof *g), *back = malloc(sizeof *back);
+  uint8_t *buf = malloc(CAIRN_GENESIS_BYTES_MAX + 1);
+  char why[256];
+  (void)state;
+  assert_true(g && back && buf);
+  assert_int_equal(parse(staking_doc(), g, why, sizeof why), CAIRN_OK);
+  size_t len = encode(buf, g);
+  /* The tail: params (25 bytes), n_stake, 2 x 40 bytes. */
+  size_t params_at = len - 2 * 40 - 2 - 25;
+  assert_int_equal(cairn_be64_read(buf + params_at), 3);
+  assert_int_equal(cairn_be64_read(buf + params_at + 8), 40);
+  assert_int_equal(buf[params_at + 24], 25);
+  assert_int_equal(buf[params_at + 26], 2);
+  memset(buf + params_at, 0, 8); /* delay 0: out of range */
+  expect_binary_reject(buf, len, CAIRN_ERR_RANGE);
+  len = encode(buf, g);
+  buf[params_at + 24] = 101;
+  expect_binary_reject(buf, len, CAIRN_ERR_GENESIS);
+  len = encode(buf, g);
+  buf[params_at + 26] = 3; /* one entry more than there are */
+  expect_binary_reject(buf, len, CAIRN_ERR_TRUNCATED);
+  /* Stake in the wrong order. */
+  cairn_stake_alloc a0 = g->stake[0];
+  g->stake[0] = g->stake[1];
+  g->stake[1] = a0;
+  expect_binary_reject(buf, encode(buf, g), CAIRN_ERR_NONCANONICAL);
+  assert_int_equal(cairn_genesis_check(g, why, sizeof why), CAIRN_ERR_GENESIS);
+  assert_non_null(strstr(why, "stake[1].account"));
+  g->stake[1] = g->stake[0];
+  g->stake[0] = a0;
+  /* An operator key that is not a key. */
+  memset(g->validators.v[2].operator_key, 0xff, 32);
+  expect_binary_reject(buf, encode(buf, g), CAIRN_ERR_GENESIS);
+  assert_int_equal(cairn_genesis_check(g, why, sizeof why), CAIRN_ERR_GENESIS);
+  assert_non_null(strstr(why, "validators[2].operator"));
+  /* A struct built in code with no staking fields gets the defaults, in
+   * the struct and in the bytes (so both have one hash). */
+  assert_int_equal(parse(valid_doc(), g, why, sizeof why), CAIRN_OK);
+  uint8_t h1[32], h2[32];
+  assert_int_equal(cairn_genesis_hash(h1, g), CAIRN_OK);
+  memset(&g->staking, 0, sizeof g->staking);
+  assert_int_equal(cairn_genesis_hash(h2, g), CAIRN_OK);
+  assert_memory_equal(h1, h2, 32);
+  assert_int_equal(cairn_genesis_check(g, why, sizeof why), CAIRN_OK);
+  assert_int_equal(g->staking.valset_delay_blocks,
+                   CAIRN_STAKING_DEFAULT_VALSET_DELAY);
+  free(buf);
+  free(back);
+  free(g);
+}
+
 /* A genesis from fixed keys: its hash is a constant, so any drift in the
  * canonical form (or the tag) shows up here. */
 #define GOLDEN_GENESIS_HASH \
-  "ddbb2feda6508afadf446ac451acae1f1144ab8e9863187e0dcb3ab458792e64"
+  "cb0f4154cbbcb39476107c0602d75918a3cbcce7dd0aaad5fa1e4b62599ec7aa"
 
 static void test_hash(void **state) {
   cairn_genesis *g = calloc(1, sizeof *g);
@@ -706,6 +927,9 @@ int main(void) {
       cmocka_unit_test(test_policy_json_rejects),
       cmocka_unit_test(test_binary_round_trip),
       cmocka_unit_test(test_binary_noncanonical),
+      cmocka_unit_test(test_staking_json),
+      cmocka_unit_test(test_staking_json_rejects),
+      cmocka_unit_test(test_staking_binary),
       cmocka_unit_test(test_hash),
       cmocka_unit_test(test_load_file),
   };

@@ -197,6 +197,103 @@ static void test_tx_credit(void **state) {
   json_decref(j);
 }
 
+/* The staking types: each payload's keys and values. */
+static void test_tx_staking(void **state) {
+  (void)state;
+  tu_key a, b;
+  tu_vkey v;
+  cairn_tx tx;
+  char vhex[65];
+  tu_member(&a, 1);
+  tu_member(&b, 2);
+  tu_validator(&v, 0);
+  cairn_hex_encode(vhex, sizeof vhex, v.pk, 32);
+  tu_tx_init(&tx, CAIRN_TX_UNBOND, a.pk, 2);
+  memcpy(tx.u.bond.validator, v.pk, 32);
+  tx.u.bond.amount = 9007199254740993ull;
+  json_t *j = cairn_json_tx(&tx, NULL);
+  static const char *const bond_keys[] = {"type", "chain_id", "sender",
+      "sequence", "expiry_height", "client_ref", "validator", "amount", NULL};
+  expect_keys(j, bond_keys);
+  assert_string_equal(str(j, "type"), "unbond");
+  assert_string_equal(str(j, "validator"), vhex);
+  assert_string_equal(str(j, "amount"), "9007199254740993");
+  json_decref(j);
+
+  tu_tx_init(&tx, CAIRN_TX_ADMIT, a.pk, 1);
+  memcpy(tx.u.admit.validator, v.pk, 32);
+  tx.u.admit.amount = 100;
+  tx.u.admit.deadline_height = 77;
+  tx.u.admit.name_len = 8;
+  memcpy(tx.u.admit.name, "newbrand", 9);
+  j = cairn_json_tx(&tx, NULL);
+  static const char *const admit_keys[] = {"type", "chain_id", "sender",
+      "sequence", "expiry_height", "client_ref", "validator", "name",
+      "amount", "deadline_height", NULL};
+  expect_keys(j, admit_keys);
+  assert_string_equal(str(j, "name"), "newbrand");
+  assert_string_equal(str(j, "amount"), "100");
+  assert_int_equal(integer(j, "deadline_height"), 77);
+  json_decref(j);
+
+  tu_tx_init(&tx, CAIRN_TX_APPROVE, a.pk, 1);
+  memset(tx.u.approve.proposal, 0xab, 32);
+  j = cairn_json_tx(&tx, NULL);
+  assert_int_equal(json_object_size(j), 7);
+  assert_string_equal(str(j, "type"), "approve");
+  assert_string_equal(str(j, "proposal"),
+                      "abababababababababababababababababababababababababababababababab");
+  json_decref(j);
+
+  tu_tx_init(&tx, CAIRN_TX_STAKE_TRANSFER, a.pk, 1);
+  memcpy(tx.u.stake_transfer.to, b.pk, 32);
+  tx.u.stake_transfer.amount = 5;
+  j = cairn_json_tx(&tx, NULL);
+  assert_int_equal(json_object_size(j), 8);
+  assert_string_equal(str(j, "type"), "stake_transfer");
+  expect_address(j, "to", b.pk);
+  assert_string_equal(str(j, "amount"), "5");
+  json_decref(j);
+
+  /* EVIDENCE: the bytes and what they prove. */
+  cairn_vote x, y;
+  memset(&x, 0, sizeof x);
+  x.type = CAIRN_VOTE_PRECOMMIT;
+  x.height = 9;
+  x.round = 2;
+  y = x;
+  memset(x.block_hash, 0x22, 32);
+  memset(y.block_hash, 0x11, 32);
+  tu_check("vote", cairn_vote_sign(&x, (const uint8_t *)TU_CHAIN_ID,
+                                   strlen(TU_CHAIN_ID), v.sk));
+  tu_check("vote", cairn_vote_sign(&y, (const uint8_t *)TU_CHAIN_ID,
+                                   strlen(TU_CHAIN_ID), v.sk));
+  cairn_evidence e;
+  size_t len = 0;
+  tu_check("evidence", cairn_evidence_from_votes(&e, &x, &y));
+  tu_tx_init(&tx, CAIRN_TX_EVIDENCE, a.pk, 1);
+  tu_check("encode", cairn_evidence_encode(tx.u.evidence.evidence,
+                                           CAIRN_EVIDENCE_BYTES, &len, &e));
+  j = cairn_json_tx(&tx, NULL);
+  static const char *const ev_keys[] = {"type", "chain_id", "sender",
+      "sequence", "expiry_height", "client_ref", "evidence", "offence", NULL};
+  expect_keys(j, ev_keys);
+  assert_int_equal(strlen(str(j, "evidence")), 2 * CAIRN_EVIDENCE_BYTES);
+  const json_t *off = json_object_get(j, "offence");
+  static const char *const off_keys[] = {"validator", "height", "round",
+      "type", "block_hash_a", "block_hash_b", NULL};
+  expect_keys(off, off_keys);
+  assert_string_equal(str(off, "validator"), vhex);
+  assert_int_equal(integer(off, "height"), 9);
+  assert_int_equal(integer(off, "round"), 2);
+  assert_string_equal(str(off, "type"), "precommit");
+  assert_string_equal(str(off, "block_hash_a"),
+                      "1111111111111111111111111111111111111111111111111111111111111111");
+  assert_string_equal(str(off, "block_hash_b"),
+                      "2222222222222222222222222222222222222222222222222222222222222222");
+  json_decref(j);
+}
+
 static void test_tx_redeem_ref(void **state) {
   tu_key a;
   cairn_tx tx;
@@ -644,6 +741,7 @@ int main(void) {
       cmocka_unit_test(test_scalars),
       cmocka_unit_test(test_tx_credit),
       cmocka_unit_test(test_tx_redeem_ref),
+      cmocka_unit_test(test_tx_staking),
       cmocka_unit_test(test_tx_coupons),
       cmocka_unit_test(test_tx_chain_id_hex),
       cmocka_unit_test(test_header),

@@ -141,6 +141,68 @@ static void test_random(void **state) {
   }
 }
 
+/* From the initial state the rotation is periodic with period
+ * total_power (the chain relies on it: it reduces step counts modulo the
+ * total, specs/consensus.md §3): after every step the priorities sum to 0
+ * and span at most 2T, so the rescale and centre rules of the next step
+ * change nothing, and T steps after the initial state the priorities are
+ * those of the initial state again. Checked on random sets (seeded) and on
+ * skewed ones. */
+static void check_period(const cairn_valset *vs) {
+  static cairn_proposer_state st, start;
+  int64_t t = (int64_t)vs->total_power;
+  cairn_proposer_init(&st, vs);
+  start = st;
+  for (int64_t k = 0; k < t; k++) {
+    int64_t sum = 0, max = st.priority[0], min = st.priority[0];
+    for (uint32_t i = 0; i < vs->n; i++) {
+      sum += st.priority[i];
+      if (st.priority[i] > max) max = st.priority[i];
+      if (st.priority[i] < min) min = st.priority[i];
+    }
+    assert_int_equal(sum, 0);
+    assert_true(max - min <= 2 * t);
+    cairn_proposer_advance(&st, 1);
+  }
+  assert_memory_equal(st.priority, start.priority,
+                      vs->n * sizeof st.priority[0]);
+  assert_int_equal(st.chosen, start.chosen);
+  /* So (h, r) and (h + T, r) have the same proposer. */
+  for (uint32_t r = 0; r < 3; r++) {
+    uint8_t a[32], b[32];
+    assert_int_equal(cairn_proposer_for(a, vs, 2, r), CAIRN_OK);
+    assert_int_equal(cairn_proposer_for(b, vs, 2 + (uint64_t)t, r), CAIRN_OK);
+    assert_memory_equal(a, b, 32);
+  }
+}
+
+static void test_period(void **state) {
+  (void)state;
+  static cairn_valset vs;
+  static const uint64_t skewed[][4] = {
+      {1, 1000, 0, 0}, {1, 1, 1, 997}, {500, 1, 0, 0}, {3, 3, 3, 0},
+      {1, 2, 4, 8}, {999, 1, 1, 1}, {7, 0, 0, 0}};
+  for (size_t k = 0; k < sizeof skewed / sizeof skewed[0]; k++) {
+    uint32_t n = 0;
+    while (n < 4 && skewed[k][n] != 0) n++;
+    vs_make(&vs, skewed[k], n);
+    check_period(&vs);
+  }
+  unsigned seed = (unsigned)time(NULL);
+  const char *env = getenv("CAIRN_TEST_SEED");
+  if (env != NULL) seed = (unsigned)strtoul(env, NULL, 10);
+  printf("test_period seed %u (CAIRN_TEST_SEED to replay)\n", seed);
+  srand(seed);
+  for (int trial = 0; trial < 200; trial++) {
+    uint64_t p[CAIRN_VALIDATORS_MAX];
+    uint32_t n = 1 + (uint32_t)rand() % 24;
+    for (uint32_t i = 0; i < n; i++)
+      p[i] = 1 + (uint64_t)(rand() % (trial % 2 ? 300 : 5));
+    vs_make(&vs, p, n);
+    check_period(&vs);
+  }
+}
+
 /* Powers near the 2^60 limit: priorities stay inside the documented
  * bound, and a dominant validator proposes almost always. */
 static void test_extreme_powers(void **state) {
@@ -212,6 +274,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_proportions),
       cmocka_unit_test(test_for_matches_state),
       cmocka_unit_test(test_random),
+      cmocka_unit_test(test_period),
       cmocka_unit_test(test_extreme_powers),
       cmocka_unit_test(test_spec_example),
   };

@@ -196,6 +196,22 @@ static void ex_transactions(ex_ctx *x, uint8_t issue_txid[32]) {
   f[13] = (ex_field){"sig", 64};
   ex_emit_tx(x, "POLICY: coffee's points expire 2,592,000 blocks after issue, "
              "at most 500 per ISSUE", &tx, f, 14, txid);
+
+  /* The issuer also operates the validator (genesis below) and bonds 250
+   * of its free stake. The validator key is the Ed25519 key of seed 0x03. */
+  uint8_t vseed[32], vpk[32], vsk[64];
+  memset(vseed, 0x03, sizeof vseed);
+  crypto_sign_seed_keypair(vpk, vsk, vseed);
+  sodium_memzero(vsk, sizeof vsk);
+  ex_tx_common(&tx, CAIRN_TX_BOND, ipk, 4);
+  memcpy(tx.u.bond.validator, vpk, 32);
+  tx.u.bond.amount = 250;
+  ex_sign(&tx, isk);
+  f[7] = (ex_field){"validator", 32};
+  f[8] = (ex_field){"amount", 8};
+  f[9] = (ex_field){"sig", 64};
+  ex_emit_tx(x, "BOND: the validator's operator bonds 250 more stake", &tx, f,
+             10, txid);
 }
 
 static void ex_genesis(ex_ctx *x, cairn_genesis *g, uint8_t ghash[32],
@@ -218,13 +234,21 @@ static void ex_genesis(ex_ctx *x, cairn_genesis *g, uint8_t ghash[32],
   crypto_sign_seed_keypair(g->validators.v[0].pubkey, vsk, seed);
   g->validators.n = 1;
   g->validators.v[0].power = 10;
+  memcpy(g->validators.v[0].operator_key, g->brands[0].issuer, 32);
   g->validators.v[0].name_len = 11;
   memcpy(g->validators.v[0].name, "validator-0", 11);
+  /* The default staking rules, and 1000 free stake for the issuer. */
+  g->n_stake = 1;
+  memcpy(g->stake[0].account, g->brands[0].issuer, 32);
+  g->stake[0].amount = 1000;
   assert_int_equal(cairn_genesis_check(g, why, sizeof why), CAIRN_OK);
   assert_int_equal(cairn_genesis_encode(buf, sizeof buf, &len, g), CAIRN_OK);
   assert_int_equal(cairn_genesis_hash(ghash, g), CAIRN_OK);
   if (x->spec == NULL) {
-    fprintf(x->out, "### Genesis: one brand, one validator (%zu bytes)\n\n",
+    fprintf(x->out,
+            "### Genesis: one brand, one validator operated by the brand's "
+            "issuer, default staking rules, 1000 free stake for the issuer "
+            "(%zu bytes)\n\n",
             len);
   }
   const ex_field f[] = {{"version", 1},       {"chain_id (var8)", 11},
@@ -234,7 +258,12 @@ static void ex_genesis(ex_ctx *x, cairn_genesis *g, uint8_t ghash[32],
                         {"expiry_mode", 1},   {"expiry_blocks", 8},
                         {"max_issue_per_tx", 8}, {"max_issue_per_day", 8},
                         {"n_validators", 2},  {"validator pubkey", 32},
-                        {"power", 8},         {"name (var8)", 12}};
+                        {"power", 8},         {"operator", 32},
+                        {"name (var8)", 12},  {"valset_delay_blocks", 8},
+                        {"unbonding_blocks", 8},
+                        {"evidence_max_age_blocks", 8},
+                        {"slash_percent", 1}, {"n_stake", 2},
+                        {"stake account", 32}, {"stake amount", 8}};
   ex_fields(x, buf, len, f, sizeof f / sizeof f[0]);
   ex_hex(x, "Genesis, all bytes", buf, len);
   ex_hex(x, "Genesis hash", ghash, 32);

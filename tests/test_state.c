@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "cairn/encoding.h"
+#include "cairn/staking.h"
 #include "cairn/state.h"
 #include "cairn/view.h"
 #include "testutil.h"
@@ -206,17 +207,31 @@ static void test_genesis_records(void **state) {
   assert_int_equal(val[33], 5);
   assert_memory_equal(val + 34, "pizza", 5);
   for (size_t i = 39; i < vlen; i++) assert_int_equal(val[i], 0);
-  /* Validator: power u64 | name var8 under the pubkey. */
+  /* Validator: under 'v' | pubkey, operator [32] | bonded u64 | power u64
+   * | jailed u8 | live u8 | last_effective u64 | name var8. */
   tu_vkey vk;
+  uint8_t vkey[33] = {'v'};
   tu_validator(&vk, 0);
-  assert_int_equal(cairn_view_get(f->v, CAIRN_T_VALIDATORS, vk.pk, 32, val,
+  memcpy(vkey + 1, vk.pk, 32);
+  assert_int_equal(cairn_view_get(f->v, CAIRN_T_VALIDATORS, vkey, 33, val,
                                   sizeof val, &vlen), CAIRN_OK);
-  assert_int_equal(vlen, 8 + 1 + 4);
-  assert_int_equal(cairn_be64_read(val), TU_VALIDATOR_POWER);
-  assert_int_equal(val[8], 4);
-  assert_memory_equal(val + 9, "val0", 4);
-  /* 3 brands + 1 validator, nothing else. */
-  assert_int_equal(cairn_view_change_count(f->v), 4);
+  assert_int_equal(vlen, 32 + 8 + 8 + 1 + 1 + 8 + 1 + 4);
+  for (size_t i = 0; i < 32; i++) assert_int_equal(val[i], 0); /* none */
+  assert_int_equal(cairn_be64_read(val + 32), TU_VALIDATOR_POWER);
+  assert_int_equal(cairn_be64_read(val + 40), TU_VALIDATOR_POWER);
+  assert_int_equal(val[48], 0);
+  assert_int_equal(val[49], 1);
+  assert_int_equal(cairn_be64_read(val + 50), 0);
+  assert_int_equal(val[58], 4);
+  assert_memory_equal(val + 59, "val0", 4);
+  cairn_validator_record rec;
+  assert_int_equal(cairn_staking_validator(f->v, vk.pk, &rec), CAIRN_OK);
+  assert_int_equal(rec.power, TU_VALIDATOR_POWER);
+  assert_string_equal(rec.name, "val0");
+  /* 3 brands; and the staking state: params, totals, the validator, the
+   * live list (count and one entry), the epoch list (count and one entry)
+   * and the epoch-1 set (size and one entry). Nothing else. */
+  assert_int_equal(cairn_view_change_count(f->v), 3 + 9);
 }
 
 /* ---- points ---- */

@@ -38,6 +38,64 @@ static void keys_init(keys *k) {
   tu_member(&k->b, 2);
 }
 
+/* Canonical evidence of validator i signing two precommits at height 5,
+ * round 1, for two different blocks (fill1 and fill2 byte patterns). */
+static void sample_evidence(uint8_t out[CAIRN_EVIDENCE_BYTES], uint32_t i,
+                            uint8_t fill1, uint8_t fill2) {
+  tu_vkey vk;
+  cairn_vote x, y;
+  cairn_evidence e;
+  size_t len = 0;
+  tu_validator(&vk, i);
+  memset(&x, 0, sizeof x);
+  x.type = CAIRN_VOTE_PRECOMMIT;
+  x.height = 5;
+  x.round = 1;
+  y = x;
+  memset(x.block_hash, fill1, 32);
+  memset(y.block_hash, fill2, 32);
+  const uint8_t *cid = (const uint8_t *)TU_CHAIN_ID;
+  tu_check("vote", cairn_vote_sign(&x, cid, strlen(TU_CHAIN_ID), vk.sk));
+  tu_check("vote", cairn_vote_sign(&y, cid, strlen(TU_CHAIN_ID), vk.sk));
+  tu_check("evidence", cairn_evidence_from_votes(&e, &x, &y));
+  tu_check("evidence", cairn_evidence_encode(out, CAIRN_EVIDENCE_BYTES, &len,
+                                             &e));
+}
+
+/* The staking types (16..21). */
+static void sample_stake(cairn_tx *tx, uint8_t type, const keys *k) {
+  tu_vkey vk;
+  tu_validator(&vk, 3);
+  tu_tx_init(tx, type, k->a.pk, type);
+  switch (type) {
+    case CAIRN_TX_BOND:
+    case CAIRN_TX_UNBOND:
+      memcpy(tx->u.bond.validator, vk.pk, 32);
+      tx->u.bond.amount = type == CAIRN_TX_BOND ? 500 : 200;
+      break;
+    case CAIRN_TX_ADMIT:
+      memcpy(tx->u.admit.validator, vk.pk, 32);
+      tx->u.admit.amount = 1000;
+      tx->u.admit.deadline_height = 90;
+      tx->u.admit.name_len = 6;
+      memcpy(tx->u.admit.name, "books2", 7);
+      break;
+    case CAIRN_TX_APPROVE:
+      memset(tx->u.approve.proposal, 0xa9, 32);
+      break;
+    case CAIRN_TX_EVIDENCE:
+      sample_evidence(tx->u.evidence.evidence, 3, 0x11, 0x22);
+      break;
+    case CAIRN_TX_STAKE_TRANSFER:
+      memcpy(tx->u.stake_transfer.to, k->b.pk, 32);
+      tx->u.stake_transfer.amount = 77;
+      break;
+    default:
+      fail_msg("no sample for type %u", type);
+  }
+  tu_tx_sign(tx, &k->a);
+}
+
 /* A signed sample of each type from a to b. */
 static void sample(cairn_tx *tx, uint8_t type, const keys *k) {
   uint8_t coupon[32];
@@ -127,7 +185,8 @@ static void sample(cairn_tx *tx, uint8_t type, const keys *k) {
       tu_tx_sign(tx, &k->a);
       break;
     default:
-      fail_msg("no sample for type %u", type);
+      sample_stake(tx, type, k);
+      break;
   }
 }
 
@@ -175,6 +234,12 @@ static void test_type_names(void **state) {
   assert_string_equal(cairn_tx_type_name(13), "revoke");
   assert_string_equal(cairn_tx_type_name(14), "redeem_at");
   assert_string_equal(cairn_tx_type_name(15), "settle");
+  assert_string_equal(cairn_tx_type_name(16), "bond");
+  assert_string_equal(cairn_tx_type_name(17), "unbond");
+  assert_string_equal(cairn_tx_type_name(18), "admit");
+  assert_string_equal(cairn_tx_type_name(19), "approve");
+  assert_string_equal(cairn_tx_type_name(20), "evidence");
+  assert_string_equal(cairn_tx_type_name(21), "stake_transfer");
   assert_string_equal(cairn_tx_type_name(CAIRN_TX_TYPE_MAX + 1), "unknown");
 }
 
@@ -546,6 +611,76 @@ static void test_recipient_not_a_key(void **state) {
   assert_int_equal(cairn_tx_verify(&tx), CAIRN_ERR_BAD_KEY);
 }
 
+/* The staking payloads: fields survive, and each field rule rejects with
+ * its own error. */
+static void test_stake_fields(void **state) {
+  keys k;
+  uint8_t buf[CAIRN_TX_BYTES_MAX], ev[CAIRN_EVIDENCE_BYTES];
+  cairn_tx tx, back;
+  tu_vkey vk;
+  (void)state;
+  keys_init(&k);
+  tu_validator(&vk, 3);
+  const size_t P = OFF_PAYLOAD;
+  for (uint8_t type = CAIRN_TX_BOND; type <= CAIRN_TX_STAKE_TRANSFER; type++) {
+    sample(&tx, type, &k);
+    size_t len = tu_tx_bytes(buf, sizeof buf, &tx);
+    assert_int_equal(cairn_tx_decode(&back, buf, len), CAIRN_OK);
+    assert_memory_equal(&back.u, &tx.u, sizeof tx.u);
+  }
+  /* BOND / UNBOND: a validator key that is no Ed25519 point, zero amount. */
+  size_t len = sample_bytes(buf, CAIRN_TX_BOND, &k);
+  assert_int_equal(len, P + 32 + 8 + 64);
+  memset(buf + P, 0, 32);
+  expect_reject(buf, len, CAIRN_ERR_BAD_KEY);
+  len = sample_bytes(buf, CAIRN_TX_UNBOND, &k);
+  memset(buf + P, 0xff, 32);
+  expect_reject(buf, len, CAIRN_ERR_BAD_KEY);
+  len = sample_bytes(buf, CAIRN_TX_UNBOND, &k);
+  memset(buf + P + 32, 0, 8);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+  /* ADMIT: key, amount, name length and characters. */
+  len = sample_bytes(buf, CAIRN_TX_ADMIT, &k);
+  assert_int_equal(len, P + 32 + 8 + 8 + 1 + 6 + 64);
+  expect_accept(buf, len);
+  buf[P + 5] ^= 0x40;
+  expect_reject(buf, len, CAIRN_ERR_BAD_KEY);
+  len = sample_bytes(buf, CAIRN_TX_ADMIT, &k);
+  memset(buf + P + 32, 0, 8);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+  len = sample_bytes(buf, CAIRN_TX_ADMIT, &k);
+  buf[P + 49] = 'B';
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  len = sample_bytes(buf, CAIRN_TX_ADMIT, &k);
+  buf[P + 48] = 0; /* empty name; its six bytes then trail */
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  len = sample_bytes(buf, CAIRN_TX_ADMIT, &k);
+  buf[P + 48] = 33;
+  expect_reject(buf, len, CAIRN_ERR_RANGE);
+  /* EVIDENCE: must decode as evidence. */
+  len = sample_bytes(buf, CAIRN_TX_EVIDENCE, &k);
+  assert_int_equal(len, P + CAIRN_EVIDENCE_BYTES + 64);
+  buf[P] = 2;
+  expect_reject(buf, len, CAIRN_ERR_VERSION);
+  len = sample_bytes(buf, CAIRN_TX_EVIDENCE, &k);
+  buf[P + 1] = 3; /* vote_a's type */
+  expect_reject(buf, len, CAIRN_ERR_BAD_TYPE);
+  sample_evidence(ev, 3, 0x11, 0x22);
+  len = sample_bytes(buf, CAIRN_TX_EVIDENCE, &k);
+  memcpy(buf + P + 1, ev + 1 + CAIRN_VOTE_BYTES, CAIRN_VOTE_BYTES);
+  memcpy(buf + P + 1 + CAIRN_VOTE_BYTES, ev + 1, CAIRN_VOTE_BYTES);
+  expect_reject(buf, len, CAIRN_ERR_NONCANONICAL);
+  expect_reject(buf, P + CAIRN_EVIDENCE_BYTES - 1, CAIRN_ERR_TRUNCATED);
+  /* STAKE_TRANSFER: the recipient must be a key, the amount >= 1. */
+  len = sample_bytes(buf, CAIRN_TX_STAKE_TRANSFER, &k);
+  assert_int_equal(len, P + 32 + 8 + 64);
+  memset(buf + P, 0xff, 32);
+  expect_reject(buf, len, CAIRN_ERR_BAD_KEY);
+  len = sample_bytes(buf, CAIRN_TX_STAKE_TRANSFER, &k);
+  memset(buf + P + 32, 0, 8);
+  expect_reject(buf, len, CAIRN_ERR_ZERO_AMOUNT);
+}
+
 static void test_sign_and_verify(void **state) {
   keys k;
   cairn_tx tx, before;
@@ -793,6 +928,44 @@ static void random_bytes(uint64_t *s, uint8_t *p, size_t n) {
   for (size_t i = 0; i < n; i++) p[i] = (uint8_t)rng_next(s);
 }
 
+/* A random valid payload of a staking type. */
+static void random_stake_payload(cairn_tx *tx, uint64_t *s,
+                                 const uint8_t to[32]) {
+  tu_vkey vk;
+  tu_validator(&vk, (uint32_t)(rng_next(s) % 8));
+  uint64_t amount = 1 + rng_next(s) % UINT64_MAX;
+  switch (tx->type) {
+    case CAIRN_TX_BOND:
+    case CAIRN_TX_UNBOND:
+      memcpy(tx->u.bond.validator, vk.pk, 32);
+      tx->u.bond.amount = amount;
+      break;
+    case CAIRN_TX_ADMIT: {
+      static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789-";
+      memcpy(tx->u.admit.validator, vk.pk, 32);
+      tx->u.admit.amount = amount;
+      tx->u.admit.deadline_height = rng_next(s);
+      tx->u.admit.name_len = (uint8_t)(1 + rng_next(s) % 32);
+      for (size_t i = 0; i < tx->u.admit.name_len; i++)
+        tx->u.admit.name[i] = chars[rng_next(s) % (sizeof chars - 1)];
+      break;
+    }
+    case CAIRN_TX_APPROVE:
+      random_bytes(s, tx->u.approve.proposal, 32);
+      break;
+    case CAIRN_TX_EVIDENCE: {
+      uint8_t f1 = (uint8_t)(rng_next(s) % 255), f2 = (uint8_t)(f1 + 1);
+      sample_evidence(tx->u.evidence.evidence, (uint32_t)(rng_next(s) % 4),
+                      f1, f2);
+      break;
+    }
+    default:
+      memcpy(tx->u.stake_transfer.to, to, 32);
+      tx->u.stake_transfer.amount = amount;
+      break;
+  }
+}
+
 /* A random valid transaction (unsigned: the signature is random bytes). */
 static void random_tx(cairn_tx *tx, uint64_t *s, const keys *k) {
   uint8_t type = (uint8_t)(1 + rng_next(s) % CAIRN_TX_TYPE_MAX);
@@ -890,6 +1063,14 @@ static void random_tx(cairn_tx *tx, uint64_t *s, const keys *k) {
       tx->u.reverse.ref_len = reflen;
       random_bytes(s, tx->u.reverse.ref, reflen);
       break;
+    case CAIRN_TX_BOND:
+    case CAIRN_TX_UNBOND:
+    case CAIRN_TX_ADMIT:
+    case CAIRN_TX_APPROVE:
+    case CAIRN_TX_EVIDENCE:
+    case CAIRN_TX_STAKE_TRANSFER:
+      random_stake_payload(tx, s, to);
+      break;
     default:
       random_bytes(s, tx->u.coupon_redeem.coupon, 32);
       tx->u.coupon_redeem.brand = brand;
@@ -944,6 +1125,7 @@ int main(void) {
       cmocka_unit_test(test_coupon_fields),
       cmocka_unit_test(test_ref_and_label_lengths),
       cmocka_unit_test(test_recipient_not_a_key),
+      cmocka_unit_test(test_stake_fields),
       cmocka_unit_test(test_sign_and_verify),
       cmocka_unit_test(test_any_flip_invalidates),
       cmocka_unit_test(test_encode_small_buffer),

@@ -82,6 +82,10 @@ CAIRN_MUST_CHECK cairn_err cairn_block_decode(cairn_block_header *h,
 typedef struct cairn_validator {
   uint8_t pubkey[CAIRN_ED25519_PUBKEY_BYTES];
   uint64_t power; /* stake, >= 1 */
+  /* The BIP-340 key of the account that operates the validator (bonds,
+   * unbonds, approves admissions); all zero: none. Not part of the
+   * validator-set hash. */
+  uint8_t operator_key[CAIRN_PUBKEY_BYTES];
   uint8_t name_len;
   char name[CAIRN_NAME_BYTES_MAX + 1]; /* NUL-terminated */
 } cairn_validator;

@@ -56,8 +56,24 @@ unsigned cairn_chain_verify_threads(const cairn_chain *c);
 
 const cairn_genesis *cairn_chain_genesis(const cairn_chain *c);
 const uint8_t *cairn_chain_genesis_hash(const cairn_chain *c);
-/* The validator set in force for the next block. */
+/* The validator set in force for the next block (tip + 1): the state's
+ * set after the tip (staking.h), re-read after every committed block. */
 const cairn_valset *cairn_chain_valset(const cairn_chain *c);
+/* The height from which that set has been in force (1 at genesis). */
+uint64_t cairn_chain_epoch(const cairn_chain *c);
+/* The set that was (or is) in force at height (1..tip+1), from the store's
+ * record of every set change. Errors: RANGE (height 0 or > tip + 1),
+ * STORE, CORRUPT. */
+CAIRN_MUST_CHECK cairn_err cairn_chain_valset_at(cairn_chain *c,
+                                                 uint64_t height,
+                                                 cairn_valset *out);
+/* The proposer of (tip + 1, round): cairn_proposer_for over the set in
+ * force, counting heights from the epoch (proposer.h; specs/consensus.md
+ * "Proposer across set changes"). Cheap: the chain keeps the round-0
+ * state and advances a copy `round` steps (reduced modulo the total
+ * power, the rotation's period). */
+void cairn_chain_proposer(const cairn_chain *c, uint32_t round,
+                          uint8_t out[CAIRN_ED25519_PUBKEY_BYTES]);
 void cairn_chain_tip(const cairn_chain *c, cairn_tip *out);
 cairn_store *cairn_chain_store(cairn_chain *c);
 
@@ -86,13 +102,29 @@ CAIRN_MUST_CHECK cairn_err cairn_chain_propose(
     void *reject_ctx, cairn_proposal **out);
 void cairn_proposal_free(cairn_proposal *p);
 
+/* Check a block proposed for tip + 1 in consensus round `round`: every
+ * check of cairn_chain_apply_block except the commit (there is none yet),
+ * plus that it was built by cairn_chain_proposer(c, k) for some round
+ * k <= round (a later round may re-propose an earlier block). On success
+ * *out is a proposal holding the block's executed changes, to be committed
+ * later with cairn_chain_commit_proposal (nothing runs twice) or freed.
+ * Nothing is written. Errors and why: as cairn_chain_apply_block, plus
+ * BAD_PROPOSER. */
+CAIRN_MUST_CHECK cairn_err cairn_chain_check_proposal(
+    cairn_chain *c, const uint8_t *block, size_t block_len, uint32_t round,
+    cairn_proposal **out, char *why, size_t why_cap);
+
 /* Commit a proposal of this chain's tip with its commit (checked with
- * cairn_commit_verify). Errors: BAD_COMMIT, BAD_HEIGHT (tip moved), STORE. */
+ * cairn_commit_verify; the block's proposer must be the proposer of the
+ * commit's round or of an earlier one). Errors: BAD_COMMIT, BAD_PROPOSER,
+ * BAD_HEIGHT (tip moved), STORE. */
 CAIRN_MUST_CHECK cairn_err cairn_chain_commit_proposal(cairn_chain *c,
                                                        const cairn_proposal *p,
                                                        const cairn_commit *cm);
 
 /* Verify a block and its commit completely against the tip and commit it.
+ * The header's proposer must be cairn_chain_proposer(c, k) for a round k
+ * up to the commit's round.
  * On failure nothing is written and why holds a sentence naming the field
  * and both values (e.g. "height 7: tx_root is ab.., recomputed cd..").
  * Errors: the block errors of error.h, decode errors, BAD_BLOCK_TX. */

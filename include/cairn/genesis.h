@@ -11,14 +11,23 @@
  *   | u16 n_brands | n * (id u32 | name var8 | issuer [32] | flags u8
  *                        | expiry_mode u8 | expiry_blocks u64
  *                        | max_issue_per_tx u64 | max_issue_per_day u64)
- *   | u16 n_validators | n * (pubkey [32] | power u64 | name var8)
+ *   | u16 n_validators | n * (pubkey [32] | power u64 | operator [32]
+ *                            | name var8)
+ *   | valset_delay_blocks u64 | unbonding_blocks u64
+ *   | evidence_max_age_blocks u64 | slash_percent u8
+ *   | u16 n_stake | n * (account [32] | amount u64)
  *
  * Brand flags: bit 0 = points transferable between members; bit 1 = other
  * brands may NOT accept these points (so all-zero is the open default);
  * other bits 0. The rest of a brand's asset policy (expiry, fraud limits)
  * follows the flags; all zero means no expiry and no limits. The issuer can
  * replace the policy later with a POLICY transaction (state.h).
- * Brands ascend strictly by id (ids >= 1); validators ascend by pubkey.
+ * Brands ascend strictly by id (ids >= 1); validators ascend by pubkey;
+ * stake allocations ascend strictly by account. A validator's operator is
+ * all zero (none) or a valid BIP-340 key. A genesis built in code whose
+ * staking parameters are all zero (never set) gets the defaults below:
+ * cairn_genesis_check writes them in, and encoding writes them out, so
+ * such a struct and its decoded bytes have the same hash.
  */
 #ifndef CAIRN_GENESIS_H
 #define CAIRN_GENESIS_H
@@ -76,6 +85,26 @@ typedef struct cairn_brand {
   cairn_brand_policy policy;
 } cairn_brand;
 
+/* Staking rules of the chain (staking.h). JSON "staking" object; every
+ * field optional with the defaults below. */
+typedef struct cairn_staking_params {
+  uint64_t valset_delay_blocks;     /* >= 1: a change included at height h
+                                       takes effect at h + this */
+  uint64_t unbonding_blocks;        /* >= valset_delay_blocks */
+  uint64_t evidence_max_age_blocks; /* >= 1 */
+  uint8_t slash_percent;            /* 0..100 of the bond, burned */
+} cairn_staking_params;
+#define CAIRN_STAKING_DEFAULT_VALSET_DELAY 2
+#define CAIRN_STAKING_DEFAULT_UNBONDING 100
+#define CAIRN_STAKING_DEFAULT_EVIDENCE_MAX_AGE 1000
+#define CAIRN_STAKING_DEFAULT_SLASH_PERCENT 5
+
+/* Free (unbonded) stake given to an account at genesis. */
+typedef struct cairn_stake_alloc {
+  uint8_t account[CAIRN_PUBKEY_BYTES];
+  uint64_t amount; /* >= 1 */
+} cairn_stake_alloc;
+
 typedef struct cairn_genesis {
   uint8_t version;
   uint8_t chain_id_len;
@@ -83,14 +112,18 @@ typedef struct cairn_genesis {
   uint64_t time_ms;
   uint16_t n_brands;
   cairn_brand brands[CAIRN_BRANDS_MAX];
-  cairn_valset validators;
+  cairn_valset validators; /* each validator's power is its bonded stake */
+  cairn_staking_params staking;
+  uint16_t n_stake; /* accounts ascend strictly */
+  cairn_stake_alloc stake[CAIRN_STAKE_ALLOCS_MAX];
 } cairn_genesis;
 
 /* Largest canonical genesis. */
 #define CAIRN_GENESIS_BYTES_MAX                                                \
   (1 + 1 + CAIRN_CHAIN_ID_BYTES_MAX + 8 + 2 +                                  \
    CAIRN_BRANDS_MAX * (4 + 1 + CAIRN_NAME_BYTES_MAX + 32 + 1 + 25) + 2 +      \
-   CAIRN_VALIDATORS_MAX * (32 + 8 + 1 + CAIRN_NAME_BYTES_MAX))
+   CAIRN_VALIDATORS_MAX * (32 + 8 + 32 + 1 + CAIRN_NAME_BYTES_MAX) +          \
+   (8 + 8 + 8 + 1) + 2 + CAIRN_STAKE_ALLOCS_MAX * (32 + 8))
 
 CAIRN_MUST_CHECK cairn_err cairn_genesis_encode(uint8_t *buf, size_t cap,
                                                 size_t *len,
@@ -118,6 +151,11 @@ CAIRN_MUST_CHECK cairn_err cairn_genesis_to_json(const cairn_genesis *g,
 CAIRN_MUST_CHECK cairn_err cairn_genesis_load(cairn_genesis *g,
                                               const char *path, char *why,
                                               size_t why_cap);
+
+/* The staking parameters in force: g->staking, or the defaults when all
+ * four fields are zero (a genesis built in code that never set them). */
+void cairn_genesis_staking_params(const cairn_genesis *g,
+                                  cairn_staking_params *out);
 
 /* Lookups; NULL when absent. */
 const cairn_brand *cairn_genesis_brand_by_id(const cairn_genesis *g,

@@ -18,6 +18,7 @@
 
 #include "cairn/block.h"
 #include "cairn/error.h"
+#include "cairn/evidence.h"
 #include "cairn/genesis.h"
 #include "cairn/state.h"
 #include "cairn/tx.h"
@@ -27,6 +28,11 @@ json_t *cairn_json_hex(const uint8_t *p, size_t n);
 json_t *cairn_json_u64(uint64_t v); /* decimal string */
 json_t *cairn_json_address(const uint8_t pk[32]);
 json_t *cairn_json_tx(const cairn_tx *tx, const uint8_t txid[32]);
+/* What duplicate-vote evidence proves: {"validator" (hex), "height",
+ * "round", "type" ("prevote" / "precommit"), "block_hash_a",
+ * "block_hash_b"} (a < b). A decoded EVIDENCE transaction carries it as
+ * "offence" beside the "evidence" hex. */
+json_t *cairn_json_evidence(const cairn_evidence *e);
 json_t *cairn_json_header(const cairn_block_header *h, const uint8_t hash[32]);
 json_t *cairn_json_commit(const cairn_commit *c);
 /* status is "active", "redeemed" or "expired" (expired when tip_height >

@@ -34,6 +34,9 @@
 #define CAIRN_BRANDS_MAX 256
 #define CAIRN_VALIDATORS_MAX 128
 
+/* CONSENSUS. Accounts given free stake in genesis. */
+#define CAIRN_STAKE_ALLOCS_MAX 256
+
 /* CONSENSUS. Total voting power stays far from 2^64 so that 3*power never
  * overflows. */
 #define CAIRN_TOTAL_POWER_MAX (1ull << 60)

@@ -16,8 +16,11 @@
  * (height - 1 + round) further steps. Priorities stay within
  * [-3 * total, 3 * total], which fits an int64 since total <= 2^60.
  *
- * Validator-set changes are not handled yet: a state belongs to one set.
- * Pointers are never NULL.
+ * A state belongs to one set. When the set changes the chain starts a new
+ * state from the new set at its epoch (chain.h: cairn_chain_proposer;
+ * specs/consensus.md §7). From the initial state the rotation is periodic
+ * with period total_power (tested), so step counts may be reduced modulo
+ * the total. Pointers are never NULL.
  */
 #ifndef CAIRN_PROPOSER_H
 #define CAIRN_PROPOSER_H

@@ -12,7 +12,9 @@
  *                                             | expiry_blocks u64
  *                                             | max_issue_per_tx u64
  *                                             | max_issue_per_day u64
- *   validators   pubkey [32]               -> power u64 | name var8
+ *   validators   the staking records, one kind per first key byte
+ *                (validators, free stake, scheduled changes, unbonding,
+ *                admissions, set history; staking.c and specs/state.md)
  *   client_refs  sender [32] | ref (1..32 bytes) -> txid [32]
  *   brand_stats  brand u32                 -> issued u64 | redeemed_home u64
  *                | redeemed_partner u64 | expired u64 | reversed u64
@@ -160,14 +162,17 @@ typedef struct cairn_exec_ctx {
   uint64_t time_ms;
 } cairn_exec_ctx;
 
-/* Load genesis into an empty view: brands and validators. */
+/* Load genesis into an empty view: brands, and the staking state
+ * (validators, free stake, parameters; cairn_staking_apply_genesis). */
 CAIRN_MUST_CHECK cairn_err cairn_state_apply_genesis(cairn_view *v,
                                                      const cairn_genesis *g);
 
 /* Block-start processing, run by the chain on the block's view before its
  * first transaction (both when proposing and when applying a block): every
  * hold whose timeout height is ctx->height - 1 is released to its member,
- * then every lot (and rolling deadline) due at ctx->height - 1 expires.
+ * then every lot (and rolling deadline) due at ctx->height - 1 expires,
+ * then the staking work (cairn_staking_begin_block: unbonding stake due
+ * is freed, admission proposals past their deadline expire).
  * Writes nothing when nothing is due, and is atomic like apply_tx. Errors:
  * NOMEM, STORE, CORRUPT. */
 CAIRN_MUST_CHECK cairn_err cairn_state_begin_block(cairn_view *v,
@@ -178,7 +183,8 @@ CAIRN_MUST_CHECK cairn_err cairn_state_begin_block(cairn_view *v,
  * INSUFFICIENT, UNKNOWN_BRAND, ISSUE_LIMIT_*, HOLD_*, ISSUE_UNKNOWN,
  * REVERSE_EXCEEDS, AGREEMENT_*, NOT_ACCEPTED, RATE_TOO_SMALL,
  * SETTLE_EXCEEDS, NOT_ISSUER, NOT_TRANSFERABLE, OVERFLOW, SELF_TRANSFER,
- * COUPON_*), or NOMEM/STORE/CORRUPT. */
+ * COUPON_*, and for the staking types 16..21 the errors of
+ * cairn_staking_apply_tx), or NOMEM/STORE/CORRUPT. */
 CAIRN_MUST_CHECK cairn_err cairn_state_apply_tx(cairn_view *v,
                                                 const cairn_exec_ctx *ctx,
                                                 const cairn_tx *tx,
@@ -219,7 +225,8 @@ CAIRN_MUST_CHECK cairn_err cairn_state_client_ref(cairn_view *v,
                                                   size_t ref_len,
                                                   uint8_t txid[32]);
 
-/* The conservation invariant, for every brand of the brands table:
+/* The conservation invariants: the stake equation of staking.h, and for
+ * every brand of the brands table:
  *   issued - redeemed_home - redeemed_partner - expired - reversed
  *     = sum of balances + held,
  * with no balance of a brand that does not exist. The _view form reads the

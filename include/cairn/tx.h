@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "cairn/error.h"
+#include "cairn/evidence.h"
 #include "cairn/genesis.h"
 #include "cairn/hash.h"
 #include "cairn/limits.h"
@@ -51,10 +52,16 @@ typedef enum cairn_tx_type {
   CAIRN_TX_AGREE = 12,
   CAIRN_TX_REVOKE = 13,
   CAIRN_TX_REDEEM_AT = 14,
-  CAIRN_TX_SETTLE = 15
+  CAIRN_TX_SETTLE = 15,
+  CAIRN_TX_BOND = 16,
+  CAIRN_TX_UNBOND = 17,
+  CAIRN_TX_ADMIT = 18,
+  CAIRN_TX_APPROVE = 19,
+  CAIRN_TX_EVIDENCE = 20,
+  CAIRN_TX_STAKE_TRANSFER = 21
 } cairn_tx_type;
 #define CAIRN_TX_TYPE_MIN 1
-#define CAIRN_TX_TYPE_MAX 15
+#define CAIRN_TX_TYPE_MAX 21
 
 /* The tag of agreement ids (state.h): tagged_hash(this, the terms). */
 #define CAIRN_TAG_AGREEMENT "cairn/agreement"
@@ -189,6 +196,46 @@ typedef struct cairn_tx_settle {
   uint8_t ref[CAIRN_REF_BYTES_MAX];
 } cairn_tx_settle;
 
+/* Staking and validator-set changes (staking.h has the rules).
+ * BOND: the validator's operator (sender) moves `amount` of its free stake
+ *   into the validator's bond; UNBOND: takes `amount` out of the bond, back
+ *   to free stake after the unbonding period. Both change the validator's
+ *   power at the announced height (inclusion height + valset delay). */
+typedef struct cairn_tx_bond {
+  uint8_t validator[CAIRN_ED25519_PUBKEY_BYTES];
+  uint64_t amount;
+} cairn_tx_bond;
+
+/* ADMIT: the sender (the new validator's operator, typically a new partner
+ * brand's issuer) proposes a new validator with `amount` of its free stake
+ * as the bond (locked until decided). The proposal's id is the txid; it is
+ * decided when validators holding more than 2/3 of the power in force
+ * APPROVE it at or before deadline_height, else the stake goes back. */
+typedef struct cairn_tx_admit {
+  uint8_t validator[CAIRN_ED25519_PUBKEY_BYTES];
+  uint64_t amount;
+  uint64_t deadline_height;
+  uint8_t name_len; /* 1..CAIRN_NAME_BYTES_MAX, [a-z0-9-] */
+  char name[CAIRN_NAME_BYTES_MAX + 1]; /* NUL-terminated */
+} cairn_tx_admit;
+
+/* APPROVE: the operator of a validator in force approves a proposal. */
+typedef struct cairn_tx_approve {
+  uint8_t proposal[CAIRN_HASH_BYTES];
+} cairn_tx_approve;
+
+/* EVIDENCE: anyone submits duplicate-vote evidence (evidence.h); the bytes
+ * are its canonical encoding, checked by cairn_evidence_decode. */
+typedef struct cairn_tx_evidence {
+  uint8_t evidence[CAIRN_EVIDENCE_BYTES];
+} cairn_tx_evidence;
+
+/* STAKE_TRANSFER: the sender moves `amount` of its free stake to `to`. */
+typedef struct cairn_tx_stake_transfer {
+  uint8_t to[CAIRN_PUBKEY_BYTES];
+  uint64_t amount;
+} cairn_tx_stake_transfer;
+
 typedef struct cairn_tx {
   uint8_t version;
   uint8_t type; /* cairn_tx_type */
@@ -217,6 +264,11 @@ typedef struct cairn_tx {
     cairn_tx_revoke revoke;
     cairn_tx_redeem_at redeem_at;
     cairn_tx_settle settle;
+    cairn_tx_bond bond;   /* BOND and UNBOND */
+    cairn_tx_admit admit;
+    cairn_tx_approve approve;
+    cairn_tx_evidence evidence;
+    cairn_tx_stake_transfer stake_transfer;
   } u;
   uint8_t sig[CAIRN_SIG_BYTES];
 } cairn_tx;

@@ -28,6 +28,7 @@
 #include "cairn/block.h"
 #include "cairn/config.h"
 #include "cairn/encoding.h"
+#include "cairn/evidence.h"
 #include "cairn/file.h"
 #include "cairn/genesis.h"
 #include "cairn/keyfile.h"
@@ -133,6 +134,68 @@ static void gen_txs(seeds *s, fuzz_state *st, tx_seed txs[8]) {
   tx_seed_add(s, st, "coupon-redeem", &tx, true, &txs[6]);
   tu_tx_coupon_redeem(&tx, &m0, 1, st->coupons[1], TU_BRAND_COFFEE, "C-3");
   tx_seed_add(s, st, "coupon-redeem-expired", &tx, false, &txs[7]);
+}
+
+/* Duplicate-vote evidence by validator vk at height 1 (so admissible at
+ * FUZZ_TX_HEIGHT). */
+static void seed_evidence(uint8_t out[CAIRN_EVIDENCE_BYTES],
+                          const tu_vkey *vk) {
+  cairn_vote x, y;
+  cairn_evidence e;
+  size_t len = 0;
+  memset(&x, 0, sizeof x);
+  x.type = CAIRN_VOTE_PREVOTE;
+  x.height = 1;
+  y = x;
+  memset(y.block_hash, 0x5a, sizeof y.block_hash);
+  const uint8_t *cid = (const uint8_t *)TU_CHAIN_ID;
+  tu_check("vote", cairn_vote_sign(&x, cid, strlen(TU_CHAIN_ID), vk->sk));
+  tu_check("vote", cairn_vote_sign(&y, cid, strlen(TU_CHAIN_ID), vk->sk));
+  tu_check("evidence", cairn_evidence_from_votes(&e, &x, &y));
+  tu_check("evidence", cairn_evidence_encode(out, CAIRN_EVIDENCE_BYTES, &len,
+                                             &e));
+}
+
+/* One seed of each staking type. The pre-state has no free stake and its
+ * one validator no operator, so each is refused, deep in its rules. */
+static void gen_stake_txs(seeds *s, fuzz_state *st) {
+  tu_key m0, m1;
+  tu_vkey v0, v1;
+  cairn_tx tx;
+  tx_seed out;
+  tu_member(&m0, 0);
+  tu_member(&m1, 1);
+  tu_validator(&v0, 0);
+  tu_validator(&v1, 1);
+  tu_tx_init(&tx, CAIRN_TX_STAKE_TRANSFER, m0.pk, 1);
+  memcpy(tx.u.stake_transfer.to, m1.pk, 32);
+  tx.u.stake_transfer.amount = 10;
+  tu_tx_sign(&tx, &m0);
+  tx_seed_add(s, st, "stake-transfer", &tx, false, &out);
+  for (unsigned type = CAIRN_TX_BOND; type <= CAIRN_TX_UNBOND; type++) {
+    tu_tx_init(&tx, (uint8_t)type, m0.pk, 1);
+    memcpy(tx.u.bond.validator, v0.pk, 32);
+    tx.u.bond.amount = 5;
+    tu_tx_sign(&tx, &m0);
+    tx_seed_add(s, st, type == CAIRN_TX_BOND ? "bond" : "unbond", &tx, false,
+                &out);
+  }
+  tu_tx_init(&tx, CAIRN_TX_ADMIT, m0.pk, 1);
+  memcpy(tx.u.admit.validator, v1.pk, 32);
+  tx.u.admit.amount = 100;
+  tx.u.admit.deadline_height = 50;
+  tx.u.admit.name_len = 4;
+  memcpy(tx.u.admit.name, "val1", 5);
+  tu_tx_sign(&tx, &m0);
+  tx_seed_add(s, st, "admit", &tx, false, &out);
+  tu_tx_init(&tx, CAIRN_TX_APPROVE, m0.pk, 1);
+  memset(tx.u.approve.proposal, 0x77, 32);
+  tu_tx_sign(&tx, &m0);
+  tx_seed_add(s, st, "approve", &tx, false, &out);
+  tu_tx_init(&tx, CAIRN_TX_EVIDENCE, m1.pk, 1);
+  seed_evidence(tx.u.evidence.evidence, &v0);
+  tu_tx_sign(&tx, &m1);
+  tx_seed_add(s, st, "evidence-last-validator", &tx, false, &out);
 }
 
 /* ---- the API ---- */
@@ -286,6 +349,27 @@ static void gen_genesis(seeds *s) {
   seed_binary(s, "genesis", "two-validators", buf, len);
   tu_check("to_json", cairn_genesis_to_json(&g, &json));
   seed_text(s, "genesis_json", "seed-two-validators", json);
+  free(json);
+  /* Operators, staking rules and free stake. */
+  tu_key op, m0;
+  tu_issuer(&op, 1);
+  tu_member(&m0, 0);
+  memcpy(g.validators.v[0].operator_key, op.pk, 32);
+  g.staking.valset_delay_blocks = 3;
+  g.staking.unbonding_blocks = 50;
+  g.staking.evidence_max_age_blocks = 500;
+  g.staking.slash_percent = 10;
+  g.n_stake = 2;
+  bool op_first = memcmp(op.pk, m0.pk, 32) < 0;
+  memcpy(g.stake[op_first ? 0 : 1].account, op.pk, 32);
+  memcpy(g.stake[op_first ? 1 : 0].account, m0.pk, 32);
+  g.stake[0].amount = 1000;
+  g.stake[1].amount = 250;
+  tu_check("check", cairn_genesis_check(&g, why, sizeof why));
+  tu_check("genesis", cairn_genesis_encode(buf, sizeof buf, &len, &g));
+  seed_binary(s, "genesis", "staking", buf, len);
+  tu_check("to_json", cairn_genesis_to_json(&g, &json));
+  seed_text(s, "genesis_json", "seed-staking", json);
   free(json);
   seed_text(s, "genesis_json", "bad-unknown-key",
             "{\"chain_id\": \"x\", \"genesis_time_ms\": 1, \"brands\": [], "
@@ -484,6 +568,7 @@ int main(int argc, char **argv) {
   }
   fuzz_state_build(&st);
   gen_txs(&s, &st, txs);
+  gen_stake_txs(&s, &st);
   gen_rpc(&s, txs);
   gen_block(&s, txs);
   gen_genesis(&s);
