@@ -92,7 +92,7 @@ WALLET_LIB := $(BUILD)/libcairnwallet.a
 CAIRND     := $(BUILD)/cairnd
 CAIRN      := $(BUILD)/cairn
 
-.PHONY: all test unit integration demo install deps clean fuzz fuzz-bins \
+.PHONY: all test unit integration demo testnet testnet-stop install deps clean fuzz fuzz-bins \
         fuzz-seeds fuzz-merge replay lint
 all: $(LIB) $(CAIRND) $(CAIRN)
 
@@ -232,6 +232,13 @@ lint:
 
 demo:
 	sh scripts/demo.sh
+
+# A local network of four validators (scripts/testnet.sh; README).
+testnet:
+	BUILD=$(BUILD) sh scripts/testnet.sh start
+
+testnet-stop:
+	BUILD=$(BUILD) sh scripts/testnet.sh stop
 
 deps:
 	sh scripts/install-deps.sh

@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "cairn/encoding.h"
 #include "cairn/file.h"
 #include "cairn/limits.h"
 
@@ -97,23 +98,26 @@ static bool cairn_config_host_ok(const char *h, size_t n, bool bracketed) {
   return true;
 }
 
-cairn_err cairn_config_set_listen(cairn_config *c, const char *listen,
-                                  char *why, size_t why_cap) {
-  assert(c != NULL && listen != NULL);
-  size_t len = strlen(listen);
-  const char *host = listen, *colon;
+/* Split "host:port" ("[v6]:port" for IPv6) into host (no brackets) and
+ * port; CONFIG naming key when the shape, host or port is wrong. */
+static cairn_err cairn_config_hostport(const char *s, const char *key,
+                                       char host_out[CAIRN_CONFIG_HOST_BYTES_MAX],
+                                       uint16_t *port_out, char *why,
+                                       size_t why_cap) {
+  size_t len = strlen(s);
+  const char *host = s, *colon;
   size_t host_len;
-  bool bracketed = listen[0] == '[';
+  bool bracketed = s[0] == '[';
   if (bracketed) {
-    const char *close = strchr(listen, ']');
+    const char *close = strchr(s, ']');
     colon = close != NULL ? close + 1 : NULL;
     if (colon == NULL || *colon != ':') goto bad;
-    host = listen + 1;
+    host = s + 1;
     host_len = (size_t)(close - host);
   } else {
-    colon = strrchr(listen, ':');
+    colon = strrchr(s, ':');
     if (colon == NULL) goto bad;
-    host_len = (size_t)(colon - listen);
+    host_len = (size_t)(colon - s);
   }
   uint16_t port = 0;
   if (len >= CAIRN_CONFIG_LISTEN_BYTES_MAX ||
@@ -121,17 +125,46 @@ cairn_err cairn_config_set_listen(cairn_config *c, const char *listen,
       !cairn_config_parse_port(colon + 1, &port)) {
     goto bad;
   }
-  memcpy(c->listen, listen, len + 1);
-  memcpy(c->listen_host, host, host_len);
-  c->listen_host[host_len] = '\0';
-  c->listen_port = port;
+  memcpy(host_out, host, host_len);
+  host_out[host_len] = '\0';
+  *port_out = port;
   return CAIRN_OK;
 bad:
   cairn_config_why(why, why_cap,
-                   "\"listen\" must be HOST:PORT with a port from 1 "
+                   "\"%s\" must be HOST:PORT with a port from 1 "
                    "to 65535 (e.g. 127.0.0.1:8645), got \"%.300s\"",
-                   listen);
+                   key, s);
   return CAIRN_ERR_CONFIG;
+}
+
+cairn_err cairn_config_set_listen(cairn_config *c, const char *listen,
+                                  char *why, size_t why_cap) {
+  assert(c != NULL && listen != NULL);
+  char host[CAIRN_CONFIG_HOST_BYTES_MAX];
+  uint16_t port = 0;
+  CAIRN_TRY(cairn_config_hostport(listen, "listen", host, &port, why,
+                                  why_cap));
+  memcpy(c->listen, listen, strlen(listen) + 1);
+  memcpy(c->listen_host, host, sizeof host);
+  c->listen_port = port;
+  return CAIRN_OK;
+}
+
+cairn_err cairn_config_set_p2p_listen(cairn_config *c, const char *listen,
+                                      char *why, size_t why_cap) {
+  assert(c != NULL && listen != NULL);
+  if (listen[0] == '\0') {
+    c->p2p_listen_host[0] = '\0';
+    c->p2p_listen_port = 0;
+    return CAIRN_OK;
+  }
+  char host[CAIRN_CONFIG_HOST_BYTES_MAX];
+  uint16_t port = 0;
+  CAIRN_TRY(cairn_config_hostport(listen, "p2p_listen", host, &port, why,
+                                  why_cap));
+  memcpy(c->p2p_listen_host, host, sizeof host);
+  c->p2p_listen_port = port;
+  return CAIRN_OK;
 }
 
 cairn_err cairn_config_set_block_interval_ms(cairn_config *c, uint64_t ms,
@@ -275,6 +308,111 @@ static cairn_err cairn_config_sync_field(cairn_config *c, const char *key,
   return CAIRN_OK;
 }
 
+static cairn_err cairn_config_p2p_listen_field(cairn_config *c,
+                                               const char *key,
+                                               const json_t *v,
+                                               const char *base, char *why,
+                                               size_t why_cap) {
+  (void)base;
+  const char *s = cairn_config_string(v, key, why, why_cap);
+  if (s == NULL) return CAIRN_ERR_CONFIG;
+  return cairn_config_set_p2p_listen(c, s, why, why_cap);
+}
+
+/* One {"address": "HOST:PORT", "key": "hex"} entry of "peers". */
+static cairn_err cairn_config_one_peer(cairn_config_peer *p, const json_t *o,
+                                   size_t i, char *why, size_t why_cap) {
+  char where[32];
+  snprintf(where, sizeof where, "peers[%zu]", i);
+  if (!json_is_object(o) || json_object_size(o) != 2) {
+    cairn_config_why(why, why_cap, "\"%s\" must be an object with exactly "
+                     "\"address\" and \"key\"", where);
+    return CAIRN_ERR_CONFIG;
+  }
+  const json_t *addr = json_object_get(o, "address");
+  const json_t *key = json_object_get(o, "key");
+  if (addr == NULL || key == NULL) {
+    cairn_config_why(why, why_cap, "\"%s\" must have \"address\" and "
+                     "\"key\"", where);
+    return CAIRN_ERR_CONFIG;
+  }
+  const char *a = cairn_config_string(addr, where, why, why_cap);
+  if (a == NULL) return CAIRN_ERR_CONFIG;
+  CAIRN_TRY(cairn_config_hostport(a, where, p->host, &p->port, why, why_cap));
+  const char *k = cairn_config_string(key, where, why, why_cap);
+  if (k == NULL || cairn_hex_decode_exact(p->key, sizeof p->key, k) !=
+                       CAIRN_OK) {
+    cairn_config_why(why, why_cap, "\"%s.key\" must be the peer's node key "
+                     "as 64 hex digits", where);
+    return CAIRN_ERR_CONFIG;
+  }
+  return CAIRN_OK;
+}
+
+static cairn_err cairn_config_peers_field(cairn_config *c, const char *key,
+                                          const json_t *v, const char *base,
+                                          char *why, size_t why_cap) {
+  (void)base;
+  if (!json_is_array(v) || json_array_size(v) > CAIRN_CONFIG_PEERS_MAX) {
+    cairn_config_why(why, why_cap, "\"%s\" must be an array of at most %d "
+                     "peers", key, CAIRN_CONFIG_PEERS_MAX);
+    return CAIRN_ERR_CONFIG;
+  }
+  size_t n = json_array_size(v);
+  for (size_t i = 0; i < n; i++) {
+    CAIRN_TRY(cairn_config_one_peer(&c->peers[i], json_array_get(v, i), i, why,
+                                why_cap));
+    for (size_t j = 0; j < i; j++) {
+      if (memcmp(c->peers[j].key, c->peers[i].key, 32) == 0) {
+        cairn_config_why(why, why_cap, "\"peers[%zu].key\" repeats "
+                         "peers[%zu]: list each node once", i, j);
+        return CAIRN_ERR_CONFIG;
+      }
+    }
+  }
+  c->n_peers = n;
+  return CAIRN_OK;
+}
+
+static cairn_err cairn_config_timeouts_field(cairn_config *c, const char *key,
+                                             const json_t *v, const char *base,
+                                             char *why, size_t why_cap) {
+  (void)base;
+  static const char *const names[] = {"propose_ms",   "propose_delta_ms",
+                                      "prevote_ms",   "prevote_delta_ms",
+                                      "precommit_ms", "precommit_delta_ms"};
+  uint32_t *dst[] = {&c->timeouts.propose_ms,   &c->timeouts.propose_delta_ms,
+                     &c->timeouts.prevote_ms,   &c->timeouts.prevote_delta_ms,
+                     &c->timeouts.precommit_ms, &c->timeouts.precommit_delta_ms};
+  if (!json_is_object(v)) {
+    cairn_config_why(why, why_cap, "\"%s\" must be an object", key);
+    return CAIRN_ERR_CONFIG;
+  }
+  const char *k;
+  json_t *x;
+  json_object_foreach((json_t *)v, k, x) {
+    size_t i = 0;
+    while (i < 6 && strcmp(k, names[i]) != 0) i++;
+    if (i == 6) {
+      cairn_config_why(why, why_cap, "unknown key \"timeouts.%.100s\" "
+                       "(known: propose_ms, propose_delta_ms, prevote_ms, "
+                       "prevote_delta_ms, precommit_ms, precommit_delta_ms)",
+                       k);
+      return CAIRN_ERR_CONFIG;
+    }
+    uint64_t ms = 0;
+    CAIRN_TRY(cairn_config_uint(x, k, &ms, why, why_cap));
+    if (ms < 1 || ms > CAIRN_BLOCK_INTERVAL_MS_MAX) {
+      cairn_config_why(why, why_cap, "\"timeouts.%s\" must be from 1 to %d, "
+                       "got %llu", k, CAIRN_BLOCK_INTERVAL_MS_MAX,
+                       (unsigned long long)ms);
+      return CAIRN_ERR_CONFIG;
+    }
+    *dst[i] = (uint32_t)ms;
+  }
+  return CAIRN_OK;
+}
+
 static const struct {
   const char *key;
   cairn_config_field_fn set;
@@ -286,6 +424,9 @@ static const struct {
     {"block_interval_ms", cairn_config_interval_field},
     {"mempool_txs_max", cairn_config_mempool_field},
     {"sync", cairn_config_sync_field},
+    {"p2p_listen", cairn_config_p2p_listen_field},
+    {"peers", cairn_config_peers_field},
+    {"timeouts", cairn_config_timeouts_field},
 };
 
 static cairn_err cairn_config_apply_field(cairn_config *c, const char *key,
@@ -300,7 +441,7 @@ static cairn_err cairn_config_apply_field(cairn_config *c, const char *key,
   cairn_config_why(why, why_cap,
                    "unknown key \"%.100s\" (known: data_dir, genesis, "
                    "validator_key, listen, block_interval_ms, "
-                   "mempool_txs_max, sync)",
+                   "mempool_txs_max, sync, p2p_listen, peers, timeouts)",
                    key);
   return CAIRN_ERR_CONFIG;
 }

@@ -2,22 +2,23 @@
  * node/daemon.c - assembling and running a node.
  *
  * Start-up is a straight sequence, each step a precondition of the next:
- * configuration -> genesis -> validator key (and its membership in the
- * genesis validator set) -> store -> chain (which resumes from the stored
- * tip, or writes genesis into an empty store) -> mempool -> event loop,
- * block producer, HTTP API and signal handlers. Any failure stops start-up
+ * configuration -> genesis -> validator key -> store -> chain (which
+ * resumes from the stored tip, or writes genesis into an empty store) ->
+ * mempool -> signer (privval.h) -> event loop, network and consensus
+ * (net.h), HTTP API and signal handlers. Any failure stops start-up
  * with one ERROR line that says what failed and what to do about it, and
  * everything already opened is closed again in reverse order by the same
  * teardown that a clean shutdown uses.
  *
- * The node is single-threaded: libevent's loop runs the API, the block
- * timer and the signal events, so no state needs a lock. SIGINT and SIGTERM
+ * The node is single-threaded: libevent's loop runs the API, the peer
+ * links, the consensus timers and the signal events, so no state needs a
+ * lock. SIGINT and SIGTERM
  * are delivered as loop events (evsignal), log a line and break the loop;
  * the teardown then frees everything and closes the store, whose last
  * committed block is already durable, so shutdown needs no flush.
  *
- * The validator's secret key is read into a buffer that is wiped as soon
- * as the producer has its own copy.
+ * The validator's secret key is read into a locked buffer that is wiped as
+ * soon as the signer and the peer layer have their own copies.
  */
 #include "daemon.h"
 
@@ -38,12 +39,15 @@
 #include "cairn/chain.h"
 #include "cairn/config.h"
 #include "cairn/encoding.h"
+#include "cairn/evpool.h"
 #include "cairn/genesis.h"
 #include "cairn/init.h"
 #include "cairn/keyfile.h"
 #include "cairn/mempool.h"
-#include "cairn/producer.h"
+#include "cairn/net.h"
+#include "cairn/privval.h"
 #include "cairn/rpc.h"
+#include "cairn/state.h"
 #include "cairn/store.h"
 
 typedef struct cairn_daemon {
@@ -57,7 +61,9 @@ typedef struct cairn_daemon {
   cairn_chain *chain;
   cairn_mempool *mempool;
   struct event_base *base;
-  cairn_producer *producer;
+  cairn_privval *privval;
+  cairn_evpool *evpool;
+  cairn_net *net;
   cairn_rpc *rpc;
   struct event *sigint;
   struct event *sigterm;
@@ -102,7 +108,7 @@ static bool cairn_daemon_load_genesis(cairn_daemon *d) {
 
 static bool cairn_daemon_load_key(cairn_daemon *d) {
   const char *path = d->cfg.validator_key;
-  /* Locked until the producer has its own (locked) copy; then wiped. */
+  /* Locked until the signer and the peer layer have their own copies. */
   (void)sodium_mlock(d->validator_sk, sizeof d->validator_sk);
   cairn_err err = cairn_nodekey_read(path, d->validator_sk, d->validator_pk);
   if (err == CAIRN_ERR_PERM) {
@@ -115,16 +121,7 @@ static bool cairn_daemon_load_key(cairn_daemon *d) {
     cairn_log_error(d->log, "cannot read validator key %s: %s; restore the "
                     "file from its backup", path, cairn_strerror(err));
   }
-  if (err != CAIRN_OK) return false;
-  if (cairn_valset_find(&d->genesis.validators, d->validator_pk) < 0) {
-    char hex[2 * CAIRN_ED25519_PUBKEY_BYTES + 1];
-    cairn_hex_encode(hex, sizeof hex, d->validator_pk, sizeof d->validator_pk);
-    cairn_log_error(d->log, "validator key %s (public key %s) is not in the "
-                    "validator set of genesis %s; use the key this chain's "
-                    "genesis was created with", path, hex, d->cfg.genesis);
-    return false;
-  }
-  return true;
+  return err == CAIRN_OK;
 }
 
 /* LMDB lets several processes open one store; two nodes writing the same
@@ -146,6 +143,36 @@ static bool cairn_daemon_lock(cairn_daemon *d) {
     cairn_log_error(d->log, "another cairnd is already running on %s; stop "
                     "it first (or use another data_dir)", d->cfg.data_dir);
     return false;
+  }
+  return true;
+}
+
+/* The signer keeps its last signature in the data directory, next to the
+ * chain it belongs to (privval.h). A validator key that is not in the set
+ * in force is fine: the node follows the chain, and votes once the key is
+ * admitted (staking.h). */
+static bool cairn_daemon_open_signer(cairn_daemon *d) {
+  char path[CAIRN_CONFIG_PATH_BYTES_MAX + 32];
+  int n = snprintf(path, sizeof path, "%s/%s", d->cfg.data_dir,
+                   CAIRN_PRIVVAL_FILE_NAME);
+  assert(n > 0 && (size_t)n < sizeof path);
+  (void)n;
+  cairn_err err = cairn_privval_open(&d->privval, d->validator_sk, path);
+  if (err == CAIRN_ERR_CORRUPT) {
+    cairn_log_error(d->log, "the signer state %s is damaged; restore it from "
+                    "a backup (deleting it could make this validator sign "
+                    "twice and be slashed)", path);
+  } else if (err != CAIRN_OK) {
+    cairn_log_error(d->log, "cannot open the signer state %s: %s", path,
+                    cairn_strerror(err));
+  }
+  if (err != CAIRN_OK) return false;
+  if (cairn_valset_find(cairn_chain_valset(d->chain), d->validator_pk) < 0) {
+    char hex[2 * CAIRN_ED25519_PUBKEY_BYTES + 1];
+    cairn_hex_encode(hex, sizeof hex, d->validator_pk, sizeof d->validator_pk);
+    cairn_log_warn(d->log, "validator key %s (public key %s) is not in the "
+                   "validator set in force; following the chain without "
+                   "voting", d->cfg.validator_key, hex);
   }
   return true;
 }
@@ -176,8 +203,9 @@ static bool cairn_daemon_open_chain(cairn_daemon *d) {
   if (err != CAIRN_OK) {
     cairn_log_error(d->log, "cannot create the mempool: %s",
                     cairn_strerror(err));
+    return false;
   }
-  return err == CAIRN_OK;
+  return cairn_daemon_open_signer(d);
 }
 
 /* ---- the event loop ---- */
@@ -201,7 +229,59 @@ static void cairn_daemon_on_fatal(void *ctx, cairn_err err) {
 
 static void cairn_daemon_on_tx(void *ctx) {
   cairn_daemon *d = ctx;
-  cairn_producer_notify(d->producer);
+  cairn_net_on_local_tx(d->net);
+}
+
+static void cairn_daemon_on_evidence(void *ctx, const cairn_evidence *e) {
+  cairn_daemon *d = ctx;
+  cairn_evpool_outcome outcome = CAIRN_EVPOOL_KNOWN;
+  if (cairn_evpool_add(d->evpool, e, &outcome) != CAIRN_OK ||
+      outcome != CAIRN_EVPOOL_ADDED)
+    return; /* full, or already known: logged once is enough */
+  char who[CAIRN_LOG_SHORT_HASH_BUF];
+  cairn_log_short_hash(who, sizeof who, e->a.validator);
+  cairn_log_warn(d->log, "equivocation: validator %s signed two %s votes at "
+                 "height %llu round %u; the evidence is at GET /v1/evidence "
+                 "(submit it with `cairn evidence submit --from-node`)", who,
+                 e->a.type == CAIRN_VOTE_PREVOTE ? "prevote" : "precommit",
+                 (unsigned long long)e->a.height, (unsigned)e->a.round);
+}
+
+#ifdef CAIRN_DEBUG
+/* Debug builds (make DEBUG=1): after every block, check that no brand's
+ * points were created or destroyed outside the counted doors (state.h). A
+ * violation is a bug in the state machine, so the node stops at once rather
+ * than build on a broken state. */
+static void cairn_daemon_check_conservation(cairn_daemon *d, uint64_t height) {
+  char why[256];
+  cairn_rtxn *r = NULL;
+  cairn_err err = cairn_store_read_begin(d->store, &r);
+  if (err == CAIRN_OK) {
+    err = cairn_state_check_conservation_store(r, why, sizeof why);
+    cairn_store_read_end(r);
+  } else {
+    snprintf(why, sizeof why, "cannot read the store");
+  }
+  if (err != CAIRN_OK) {
+    fprintf(stderr, "cairnd: conservation check failed after block %llu: "
+            "%s: %s\n", (unsigned long long)height, cairn_errname(err), why);
+    abort();
+  }
+}
+#endif
+
+/* After every committed block: evidence that can no longer be included
+ * (its offender is jailed, or it is too old) leaves the pool. */
+static void cairn_daemon_on_block(void *ctx, uint64_t height) {
+  cairn_daemon *d = ctx;
+  size_t removed = 0;
+  cairn_err err = cairn_evpool_prune_chain(d->evpool, d->chain, &removed);
+  if (err != CAIRN_OK)
+    cairn_log_warn(d->log, "cannot prune the evidence pool after block %llu: "
+                   "%s", (unsigned long long)height, cairn_strerror(err));
+#ifdef CAIRN_DEBUG
+  cairn_daemon_check_conservation(d, height);
+#endif
 }
 
 static bool cairn_daemon_start_loop(cairn_daemon *d) {
@@ -210,24 +290,31 @@ static bool cairn_daemon_start_loop(cairn_daemon *d) {
     cairn_log_error(d->log, "cannot create the event loop (out of memory?)");
     return false;
   }
-  cairn_producer_opts po = {
-      .base = d->base, .chain = d->chain, .mempool = d->mempool,
-      .log = d->log, .validator_sk = d->validator_sk,
-      .block_interval_ms = d->cfg.block_interval_ms,
-      .on_fatal = cairn_daemon_on_fatal, .fatal_ctx = d};
-  cairn_err err = cairn_producer_open(&d->producer, &po);
+  char why[512] = "";
+  cairn_err err = cairn_evpool_open(&d->evpool, CAIRN_EVPOOL_ENTRIES_MAX);
+  if (err != CAIRN_OK) {
+    cairn_log_error(d->log, "out of memory creating the evidence pool");
+    return false;
+  }
+  cairn_net_opts no = {
+      .base = d->base, .cfg = &d->cfg, .chain = d->chain,
+      .mempool = d->mempool, .privval = d->privval,
+      .node_sk = d->validator_sk, .log = d->log,
+      .on_fatal = cairn_daemon_on_fatal, .on_evidence = cairn_daemon_on_evidence,
+      .on_block = cairn_daemon_on_block, .ctx = d};
+  err = cairn_net_open(&d->net, &no, why, sizeof why);
   sodium_memzero(d->validator_sk, sizeof d->validator_sk);
   if (err != CAIRN_OK) {
-    cairn_log_error(d->log, "cannot start block production: %s",
-                    cairn_strerror(err));
+    cairn_log_error(d->log, "cannot start consensus: %s",
+                    why[0] != '\0' ? why : cairn_strerror(err));
     return false;
   }
   cairn_rpc_opts ro = {
       .base = d->base, .host = d->cfg.listen_host, .port = d->cfg.listen_port,
       .chain = d->chain, .mempool = d->mempool, .log = d->log,
       .validator_pk = d->validator_pk, .on_tx = cairn_daemon_on_tx,
-      .on_tx_ctx = d};
-  char why[512] = "";
+      .on_tx_ctx = d, .evpool = d->evpool};
+  why[0] = '\0';
   err = cairn_rpc_open(&d->rpc, &ro, why, sizeof why);
   if (err != CAIRN_OK) {
     cairn_log_error(d->log, "%s", why[0] != '\0' ? why : cairn_strerror(err));
@@ -247,7 +334,9 @@ static void cairn_daemon_teardown(cairn_daemon *d) {
   if (d->sigint != NULL) event_free(d->sigint);
   if (d->sigterm != NULL) event_free(d->sigterm);
   cairn_rpc_close(d->rpc);
-  cairn_producer_close(d->producer);
+  cairn_net_close(d->net);
+  cairn_evpool_close(d->evpool);
+  cairn_privval_close(d->privval);
   if (d->base != NULL) event_base_free(d->base);
   cairn_mempool_close(d->mempool);
   if (d->chain != NULL) cairn_chain_close(d->chain);

@@ -35,11 +35,9 @@
 #include "cairn/file.h"
 #include "cairn/genesis.h"
 #include "clock.h"
+#include "init_internal.h"
 
-static void cairn_init_why(char *why, size_t why_cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void cairn_init_why(char *why, size_t why_cap, const char *fmt, ...) {
+void cairn_init_why(char *why, size_t why_cap, const char *fmt, ...) {
   if (why == NULL || why_cap == 0) return;
   va_list ap;
   va_start(ap, fmt);
@@ -95,7 +93,7 @@ cairn_err cairn_init_parse_brand(cairn_init_brand *b, const char *arg,
 /* ---- paths and directories ---- */
 
 /* dir + "/" + name into out (PATH_MAX-sized); CONFIG if too long. */
-static cairn_err cairn_init_path(char *out, size_t cap, const char *dir,
+cairn_err cairn_init_path(char *out, size_t cap, const char *dir,
                                  const char *name, char *why, size_t why_cap) {
   int n = snprintf(out, cap, "%s/%s", dir, name);
   if (n < 0 || (size_t)n >= cap) {
@@ -106,7 +104,7 @@ static cairn_err cairn_init_path(char *out, size_t cap, const char *dir,
 }
 
 /* mkdir with mode 0700; an existing directory is fine. */
-static cairn_err cairn_init_mkdir(const char *dir, char *why, size_t why_cap) {
+cairn_err cairn_init_mkdir(const char *dir, char *why, size_t why_cap) {
   if (mkdir(dir, 0700) == 0) return CAIRN_OK;
   struct stat st;
   if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -119,7 +117,7 @@ static cairn_err cairn_init_mkdir(const char *dir, char *why, size_t why_cap) {
 
 /* ---- genesis ---- */
 
-static void cairn_init_add_brand(cairn_genesis *g, const char *name,
+void cairn_init_add_brand(cairn_genesis *g, const char *name,
                                  const uint8_t *issuer, bool transferable) {
   assert(g->n_brands < CAIRN_BRANDS_MAX);
   cairn_brand *b = &g->brands[g->n_brands];
@@ -162,7 +160,7 @@ static cairn_err cairn_init_genesis_finish(cairn_genesis *g,
   return err;
 }
 
-static cairn_err cairn_init_write_genesis(const cairn_genesis *g,
+cairn_err cairn_init_write_genesis(const cairn_genesis *g,
                                           const char *path, char *why,
                                           size_t why_cap) {
   char *text = NULL;

@@ -1,5 +1,5 @@
 /*
- * node/main.c - the cairnd command line: init, run, demo.
+ * node/main.c - the cairnd command line: init, run, demo, testnet.
  *
  * main() does only what must happen once per process - libsodium
  * initialisation, ignoring SIGPIPE (a client that hangs up mid-response
@@ -44,6 +44,7 @@ static const char cairn_main_usage[] =
     "  init   create a node home: keys, genesis and config\n"
     "  run    run a node from its home directory or config file\n"
     "  demo   create (on first use) and run a local demo chain\n"
+    "  testnet  create homes for a local network of validators\n"
     "\n"
     "Run `cairnd <command> --help` for a command's options.\n"
     "  --help      show this help\n"
@@ -67,6 +68,20 @@ static const char cairn_main_init_usage[] =
     "  --chain-id ID     chain id (default cairn-local, cairn-demo with --demo)\n"
     "  --listen H:P      API address (default 127.0.0.1:8645)\n"
     "  --block-interval-ms N   minimum spacing of blocks (default 1000)\n";
+
+static const char cairn_main_testnet_usage[] =
+    "usage: cairnd testnet --dir DIR [--validators N] [--base-port P]\n"
+    "                      [--block-interval-ms N]\n"
+    "\n"
+    "Create a local network: DIR/genesis.json shared by all, DIR/nodeI/ for\n"
+    "each validator (config.json, validator.key), and DIR/keys/ with the\n"
+    "brand (coffee, pizza, books), member (alice), operator (partner, ...)\n"
+    "and would-be partner (newbrand) keys, encrypted with $CAIRN_PASSPHRASE\n"
+    "or \"demo\". Node I serves the API on 127.0.0.1:(P + I) and talks to\n"
+    "its peers on 127.0.0.1:(P + 10 + I). Start each with\n"
+    "`cairnd run --home DIR/nodeI` (or `make testnet`).\n"
+    "  --validators N   1 to 8 (default 4)\n"
+    "  --base-port P    default 26650\n";
 
 static const char cairn_main_run_usage[] =
     "usage: cairnd run (--home DIR | --config FILE) [--listen HOST:PORT]\n"
@@ -94,12 +109,16 @@ typedef struct cairn_main_opts {
   bool demo;
   cairn_init_brand *brands; /* CAIRN_BRANDS_MAX slots */
   size_t n_brands;
+  const char *dir;     /* testnet */
+  uint64_t validators; /* testnet */
+  uint64_t base_port;  /* testnet */
 } cairn_main_opts;
 
 typedef enum cairn_main_cmd {
   CAIRN_MAIN_INIT,
   CAIRN_MAIN_RUN,
-  CAIRN_MAIN_DEMO
+  CAIRN_MAIN_DEMO,
+  CAIRN_MAIN_TESTNET
 } cairn_main_cmd;
 
 static int cairn_main_usage_error(const char *cmd, const char *fmt,
@@ -135,6 +154,19 @@ static int cairn_main_flag(cairn_main_cmd cmd, const char *cmd_name,
           cmd_name, "--block-interval-ms needs a positive whole number, got "
           "\"%s\"", v);
     }
+  } else if (strcmp(flag, "--dir") == 0 && cmd == CAIRN_MAIN_TESTNET) {
+    o->dir = v;
+  } else if ((strcmp(flag, "--validators") == 0 ||
+              strcmp(flag, "--base-port") == 0) &&
+             cmd == CAIRN_MAIN_TESTNET) {
+    uint64_t *dst = flag[2] == 'v' ? &o->validators : &o->base_port;
+    if (cairn_parse_u64(v, dst) != CAIRN_OK || *dst == 0 || *dst > 65535) {
+      return cairn_main_usage_error(
+          cmd_name, flag[2] == 'v'
+                        ? "--validators needs a whole number from 1 to 8, "
+                          "got \"%s\""
+                        : "--base-port needs a port number, got \"%s\"", v);
+    }
   } else if (strcmp(flag, "--config") == 0 && cmd == CAIRN_MAIN_RUN) {
     o->config = v;
   } else if (strcmp(flag, "--chain-id") == 0 && cmd == CAIRN_MAIN_INIT) {
@@ -161,6 +193,10 @@ static bool cairn_main_known(cairn_main_cmd cmd, const char *flag) {
     return true;
   }
   if (cmd == CAIRN_MAIN_RUN) return strcmp(flag, "--config") == 0;
+  if (cmd == CAIRN_MAIN_TESTNET) {
+    return strcmp(flag, "--dir") == 0 || strcmp(flag, "--validators") == 0 ||
+           strcmp(flag, "--base-port") == 0;
+  }
   if (cmd == CAIRN_MAIN_INIT) {
     return strcmp(flag, "--chain-id") == 0 || strcmp(flag, "--brand") == 0;
   }
@@ -250,6 +286,41 @@ static int cairn_main_do_init(const cairn_main_opts *m) {
   return CAIRN_MAIN_EXIT_OK;
 }
 
+static int cairn_main_do_testnet(const cairn_main_opts *m) {
+  bool from_env = false;
+  const char *pass = cairn_main_passphrase(&from_env);
+  cairn_kdf_params kdf;
+  cairn_kdf_params_default(&kdf);
+  const char *fast = getenv("CAIRN_KDF_FAST");
+  if (fast != NULL && strcmp(fast, "1") == 0) {
+    kdf.opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    kdf.memlimit = crypto_pwhash_MEMLIMIT_MIN;
+  }
+  cairn_testnet_opts o = {
+      .dir = m->dir,
+      .validators = m->validators != 0 ? (uint32_t)m->validators
+                                       : CAIRN_TESTNET_DEFAULT_VALIDATORS,
+      .base_port = m->base_port != 0 ? (uint16_t)m->base_port
+                                     : CAIRN_TESTNET_DEFAULT_BASE_PORT,
+      .block_interval_ms = (uint32_t)(m->block_interval_ms > UINT32_MAX
+                                          ? UINT32_MAX
+                                          : m->block_interval_ms),
+      .passphrase = pass, .passphrase_len = strlen(pass), .kdf = &kdf};
+  char why[512] = "";
+  cairn_err err = cairn_init_testnet(&o, why, sizeof why);
+  if (err != CAIRN_OK) {
+    fprintf(stderr, "cairnd testnet: %s\n",
+            why[0] != '\0' ? why : cairn_strerror(err));
+    return err == CAIRN_ERR_USAGE ? CAIRN_MAIN_EXIT_USAGE : CAIRN_MAIN_EXIT_FAIL;
+  }
+  printf("created a %u-validator network in %s\n"
+         "start each node with: cairnd run --home %s/nodeI (I = 0..%u)\n"
+         "node I serves the API at http://127.0.0.1:%u+I\n",
+         (unsigned)o.validators, m->dir, m->dir, (unsigned)o.validators - 1,
+         (unsigned)o.base_port);
+  return CAIRN_MAIN_EXIT_OK;
+}
+
 /* argv[0]'s directory + "/cairn", so the banner names the wallet that sits
  * beside this cairnd. */
 static void cairn_main_wallet_path(char *out, size_t cap, const char *argv0) {
@@ -312,6 +383,11 @@ static int cairn_main_command(cairn_main_cmd cmd, int argc, char **argv,
     rc = cairn_main_usage_error(argv[1], "--home DIR is required%s", "");
   }
   if (rc < 0 && cmd == CAIRN_MAIN_INIT) rc = cairn_main_do_init(&m);
+  if (rc < 0 && cmd == CAIRN_MAIN_TESTNET) {
+    rc = m.dir == NULL
+             ? cairn_main_usage_error(argv[1], "--dir DIR is required%s", "")
+             : cairn_main_do_testnet(&m);
+  }
   if (rc < 0 && cmd == CAIRN_MAIN_DEMO) {
     char config[CAIRN_CONFIG_PATH_BYTES_MAX];
     struct stat st;
@@ -359,6 +435,10 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) {
     return cairn_main_command(CAIRN_MAIN_RUN, argc, argv, cairn_main_run_usage,
                               &log);
+  }
+  if (strcmp(cmd, "testnet") == 0) {
+    return cairn_main_command(CAIRN_MAIN_TESTNET, argc, argv,
+                              cairn_main_testnet_usage, &log);
   }
   if (strcmp(cmd, "demo") == 0) {
     return cairn_main_command(CAIRN_MAIN_DEMO, argc, argv,

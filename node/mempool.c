@@ -6,7 +6,7 @@
  *   - a FIFO array of entries (txid, sender, sequence and an owned copy of
  *     the canonical bytes, in one allocation per transaction). Arrival
  *     order is execution order: the view below has the pending transactions
- *     applied in exactly this order, and the producer proposes them in it,
+ *     applied in exactly this order, and cairn_mempool_propose uses it,
  *     so what admission promised is what the block builder sees.
  *   - an open-addressing hash set over the txids (linear probing, at most
  *     half full), keyed with SipHash under a random per-process key so that
@@ -504,4 +504,72 @@ cairn_err cairn_mempool_after_block(cairn_mempool *m,
   cairn_mempool_reexecute(m, now_ms);
   cairn_mempool_compact(m);
   return CAIRN_OK;
+}
+
+/* ---- building a block from the pending transactions ---- */
+
+/* Candidates the block builder refused, by index into the candidate
+ * array (which is the mempool's own order). */
+typedef struct mempool_refusals {
+  size_t *index;
+  cairn_err *err;
+  size_t n, cap;
+} mempool_refusals;
+
+static void mempool_on_refuse(void *ctx, size_t index, cairn_err err) {
+  mempool_refusals *r = ctx;
+  assert(r->n < r->cap && index < r->cap);
+  r->index[r->n] = index;
+  r->err[r->n] = err;
+  r->n++;
+}
+
+/* Drop the refused candidates (ids read first: indices refer to the order
+ * before any drop), then re-execute what is left once. */
+static cairn_err mempool_drop_refused(cairn_mempool *m,
+                                      const mempool_refusals *r,
+                                      uint64_t now_ms) {
+  if (r->n == 0) return CAIRN_OK;
+  uint8_t(*ids)[CAIRN_HASH_BYTES] = malloc(r->n * CAIRN_HASH_BYTES);
+  if (ids == NULL) return CAIRN_ERR_NOMEM;
+  for (size_t i = 0; i < r->n; i++) cairn_mempool_txid_at(m, r->index[i], ids[i]);
+  for (size_t i = 0; i < r->n; i++) {
+    cairn_err err = cairn_mempool_drop(m, ids[i], r->err[i]);
+    assert(err == CAIRN_OK); /* read from the mempool just above */
+    (void)err;
+  }
+  free(ids);
+  return cairn_mempool_after_block(m, NULL, 0, now_ms);
+}
+
+cairn_err cairn_mempool_propose(cairn_mempool *m, uint64_t time_ms,
+                                const uint8_t proposer[32],
+                                cairn_proposal **out) {
+  assert(m != NULL && proposer != NULL && out != NULL);
+  *out = NULL;
+  size_t n = m->count;
+  if (n > CAIRN_BLOCK_TXS_MAX) n = CAIRN_BLOCK_TXS_MAX;
+  size_t cap = n > 0 ? n : 1;
+  cairn_slice *cands = malloc(cap * sizeof *cands);
+  mempool_refusals r = {malloc(cap * sizeof(size_t)),
+                        malloc(cap * sizeof(cairn_err)), 0, cap};
+  cairn_err err = cands && r.index && r.err ? CAIRN_OK : CAIRN_ERR_NOMEM;
+  if (err == CAIRN_OK) {
+    n = cairn_mempool_candidates(m, cands, n);
+    err = cairn_chain_propose(m->chain, cands, n, time_ms, proposer,
+                              mempool_on_refuse, &r, out);
+  }
+  /* The candidate slices point into the mempool: drop only after the
+   * builder is done with them. A failed re-check is logged, not fatal:
+   * the proposal is good either way. */
+  if (err == CAIRN_OK) {
+    cairn_err derr = mempool_drop_refused(m, &r, time_ms);
+    if (derr != CAIRN_OK)
+      cairn_log_warn(m->log, "mempool re-check after refusals failed: %s",
+                     cairn_strerror(derr));
+  }
+  free(cands);
+  free(r.index);
+  free(r.err);
+  return err;
 }

@@ -22,7 +22,8 @@
  * are pure functions (rpc_internal.h) so that tests/fuzz/ reaches them
  * without a socket.
  *
- * Submission is the only write: the hex is decoded into a stack buffer of
+ * Submission is the only write here (POST /v1/evidence, in rpc_stake.c,
+ * adds to the evidence pool): the hex is decoded into a stack buffer of
  * CAIRN_TX_BYTES_MAX and handed to the mempool, which checks everything
  * against tip + pending; its error, with the detail sentence, becomes the
  * error body. A transaction lookup tries, in order, the committed index,
@@ -370,6 +371,12 @@ static const cairn_rpc_route cairn_rpc_routes[] = {
     {EVHTTP_REQ_GET, "GET", {"v1", "holds", "*"}, 3, cairn_rpc_hold},
     {EVHTTP_REQ_GET, "GET", {"v1", "agreements"}, 2, cairn_rpc_agreements},
     {EVHTTP_REQ_GET, "GET", {"v1", "settlements"}, 2, cairn_rpc_settlements},
+    {EVHTTP_REQ_GET, "GET", {"v1", "validators"}, 2, cairn_rpc_validators},
+    {EVHTTP_REQ_GET, "GET", {"v1", "stake", "*"}, 3, cairn_rpc_stake},
+    {EVHTTP_REQ_GET, "GET", {"v1", "admissions", "*"}, 3, cairn_rpc_admission},
+    {EVHTTP_REQ_GET, "GET", {"v1", "evidence"}, 2, cairn_rpc_evidence_list},
+    {EVHTTP_REQ_POST, "POST", {"v1", "evidence"}, 2,
+     cairn_rpc_evidence_submit},
 };
 #define CAIRN_RPC_ROUTES (sizeof cairn_rpc_routes / sizeof cairn_rpc_routes[0])
 
@@ -475,8 +482,16 @@ cairn_err cairn_rpc_open(cairn_rpc **out, const cairn_rpc_opts *o, char *why,
   memcpy(r->validator_pk, o->validator_pk, sizeof r->validator_pk);
   r->on_tx = o->on_tx;
   r->on_tx_ctx = o->on_tx_ctx;
+  r->evpool = o->evpool;
+  if (r->evpool == NULL &&
+      cairn_evpool_open(&r->own_evpool, CAIRN_EVPOOL_ENTRIES_MAX) != CAIRN_OK) {
+    free(r);
+    return CAIRN_ERR_NOMEM;
+  }
+  if (r->evpool == NULL) r->evpool = r->own_evpool;
   r->http = evhttp_new(o->base);
   if (r->http == NULL) {
+    cairn_evpool_close(r->own_evpool);
     free(r);
     return CAIRN_ERR_NOMEM;
   }
@@ -516,5 +531,6 @@ void cairn_rpc_close(cairn_rpc *r) {
   if (r == NULL) return;
   if (r->http != NULL) evhttp_free(r->http);
   cairn_rpc_limit_close(r->limit); /* after evhttp has let go of them */
+  cairn_evpool_close(r->own_evpool);
   free(r);
 }

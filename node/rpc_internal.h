@@ -3,8 +3,9 @@
  *
  * rpc.c holds the server, the dispatcher, the reply helpers and the
  * transaction endpoints; rpc_query.c holds the read-only endpoints (status,
- * genesis, brands, blocks, accounts, coupons); rpc_limit.c bounds the
- * number of open connections. The router and the submission-body parser
+ * genesis, brands, blocks, accounts, coupons); rpc_stake.c the staking
+ * endpoints (validators, stake, admissions, evidence); rpc_limit.c bounds
+ * the number of open connections. The router and the submission-body parser
  * are declared here too, as pure functions, for tests/fuzz/.
  */
 #ifndef CAIRN_NODE_RPC_INTERNAL_H
@@ -30,6 +31,8 @@ struct cairn_rpc {
   uint8_t validator_pk[CAIRN_ED25519_PUBKEY_BYTES];
   cairn_rpc_tx_fn on_tx;
   void *on_tx_ctx;
+  cairn_evpool *evpool; /* the node's, or own_evpool */
+  cairn_evpool *own_evpool; /* created when the opts gave none; freed */
 };
 
 /* Count the connections of http, which listens on bound, and stop
@@ -106,5 +109,12 @@ void cairn_rpc_brand_stats(cairn_rpc *r, struct evhttp_request *req, const char 
 void cairn_rpc_hold(cairn_rpc *r, struct evhttp_request *req, const char *param);
 void cairn_rpc_agreements(cairn_rpc *r, struct evhttp_request *req, const char *param);
 void cairn_rpc_settlements(cairn_rpc *r, struct evhttp_request *req, const char *param);
+
+/* rpc_stake.c */
+void cairn_rpc_validators(cairn_rpc *r, struct evhttp_request *req, const char *param);
+void cairn_rpc_stake(cairn_rpc *r, struct evhttp_request *req, const char *param);
+void cairn_rpc_admission(cairn_rpc *r, struct evhttp_request *req, const char *param);
+void cairn_rpc_evidence_list(cairn_rpc *r, struct evhttp_request *req, const char *param);
+void cairn_rpc_evidence_submit(cairn_rpc *r, struct evhttp_request *req, const char *param);
 
 #endif

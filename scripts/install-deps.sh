@@ -8,7 +8,7 @@
 #   install-deps.sh --lint    also cppcheck and clang-tidy, for `make lint`
 set -eu
 PKGS="build-essential pkg-config libsodium-dev liblmdb-dev libsecp256k1-dev \
-libcmocka-dev libevent-dev libjansson-dev python3 curl"
+libcmocka-dev libevent-dev libjansson-dev python3 python3-cryptography curl"
 for opt in "$@"; do
   case "$opt" in
     --fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;

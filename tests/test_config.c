@@ -256,6 +256,75 @@ static void test_setters_edges(void **state) {
   assert_int_equal(c.listen_port, 9);
 }
 
+
+#define KEY_A "0101010101010101010101010101010101010101010101010101010101010101"
+#define KEY_B "0202020202020202020202020202020202020202020202020202020202020202"
+
+static void test_network_fields(void **state) {
+  (void)state;
+  char why[256] = "";
+  /* Defaults: no peer port, no peers, engine defaults for timeouts. */
+  assert_int_equal(parse("{}", why, sizeof why), CAIRN_OK);
+  assert_int_equal(cfg.p2p_listen_port, 0);
+  assert_string_equal(cfg.p2p_listen_host, "");
+  assert_int_equal(cfg.n_peers, 0);
+  assert_int_equal(cfg.timeouts.propose_ms, 0);
+  assert_int_equal(
+      parse("{\"p2p_listen\": \"127.0.0.1:26660\", \"peers\": ["
+            "{\"address\": \"10.0.0.2:26661\", \"key\": \"" KEY_A "\"},"
+            "{\"address\": \"[::1]:26662\", \"key\": \"" KEY_B "\"}],"
+            "\"timeouts\": {\"propose_ms\": 700, \"precommit_delta_ms\": 9}}",
+            why, sizeof why),
+      CAIRN_OK);
+  assert_string_equal(cfg.p2p_listen_host, "127.0.0.1");
+  assert_int_equal(cfg.p2p_listen_port, 26660);
+  assert_int_equal(cfg.n_peers, 2);
+  assert_string_equal(cfg.peers[0].host, "10.0.0.2");
+  assert_int_equal(cfg.peers[0].port, 26661);
+  assert_int_equal(cfg.peers[0].key[0], 0x01);
+  assert_string_equal(cfg.peers[1].host, "::1");
+  assert_int_equal(cfg.peers[1].key[31], 0x02);
+  assert_int_equal(cfg.timeouts.propose_ms, 700);
+  assert_int_equal(cfg.timeouts.precommit_delta_ms, 9);
+  assert_int_equal(cfg.timeouts.prevote_ms, 0);
+  /* An empty p2p_listen means no peer port. */
+  assert_int_equal(parse("{\"p2p_listen\": \"\"}", why, sizeof why), CAIRN_OK);
+  assert_int_equal(cfg.p2p_listen_port, 0);
+}
+
+static void test_network_fields_rejected(void **state) {
+  (void)state;
+  static const struct {
+    const char *json;
+    const char *why_part;
+  } bad[] = {
+      {"{\"p2p_listen\": \"nohost\"}", "\"p2p_listen\" must be HOST:PORT"},
+      {"{\"p2p_listen\": 26660}", "\"p2p_listen\" must be a string"},
+      {"{\"peers\": {}}", "\"peers\" must be an array"},
+      {"{\"peers\": [{\"address\": \"h:1\"}]}", "exactly"},
+      {"{\"peers\": [{\"address\": \"h:0\", \"key\": \"" KEY_A "\"}]}",
+       "\"peers[0]\" must be HOST:PORT"},
+      {"{\"peers\": [{\"address\": \"h:1\", \"key\": \"abc\"}]}",
+       "64 hex digits"},
+      {"{\"peers\": [{\"address\": \"h:1\", \"kee\": \"" KEY_A "\"}]}",
+       "must have"},
+      {"{\"peers\": [{\"address\": \"h:1\", \"key\": \"" KEY_A "\"},"
+       "{\"address\": \"h:2\", \"key\": \"" KEY_A "\"}]}",
+       "repeats peers[0]"},
+      {"{\"timeouts\": {\"propose\": 5}}", "unknown key \"timeouts.propose\""},
+      {"{\"timeouts\": {\"prevote_ms\": 0}}", "from 1 to"},
+      {"{\"timeouts\": {\"prevote_ms\": -3}}", "non-negative"},
+      {"{\"timeouts\": []}", "must be an object"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char why[256] = "";
+    assert_int_equal(parse(bad[i].json, why, sizeof why), CAIRN_ERR_CONFIG);
+    if (strstr(why, bad[i].why_part) == NULL)
+      fail_msg("case %zu: \"%s\" lacks \"%s\"", i, why, bad[i].why_part);
+    assert_zeroed(&cfg);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults),
@@ -265,6 +334,8 @@ int main(void) {
       cmocka_unit_test(test_load_resolves_relative_paths),
       cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_setters_edges),
+      cmocka_unit_test(test_network_fields),
+      cmocka_unit_test(test_network_fields_rejected),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /*
  * tests/test_mempool.c - admission, re-validation after blocks, and the
- * producer's block building on top of the mempool.
+ * block building on top of the mempool (cairn_mempool_propose).
  *
  * Every test runs a real chain (tu_genesis, one validator) on a no_sync
  * store in a temporary directory, so admission is checked against the real
@@ -26,7 +26,6 @@
 
 #include "cairn/chain.h"
 #include "cairn/mempool.h"
-#include "cairn/producer.h"
 #include "cairn/state.h"
 #include "cairn/view.h"
 #include "testutil.h"
@@ -95,15 +94,39 @@ static uint64_t next_seq(mfx *f, const tu_key *k) {
   return n;
 }
 
-/* Build and commit one block through the producer; returns its height. */
-static uint64_t build(mfx *f) {
-  uint64_t h = 0;
+/* Build a block from the mempool (cairn_mempool_propose, as the consensus
+ * engine does), have the lone validator sign it with `signer` and commit
+ * it, then tell the mempool. Returns the block's height, or 0 when nothing
+ * was pending or every candidate was refused (no block then). */
+static uint64_t build_signed(mfx *f, const tu_vkey *signer, cairn_err want) {
   f->now_ms += 1000;
-  assert_int_equal(cairn_producer_build(f->c, f->m, NULL, f->vk.sk, f->now_ms,
-                                        &h),
+  if (cairn_mempool_count(f->m) == 0) return 0;
+  cairn_proposal *p = NULL;
+  assert_int_equal(cairn_mempool_propose(f->m, f->now_ms, f->vk.pk, &p),
                    CAIRN_OK);
+  uint64_t h = p->header.height;
+  if (p->header.tx_count == 0) {
+    cairn_proposal_free(p);
+    return 0;
+  }
+  cairn_commit *cm = malloc(sizeof *cm);
+  assert_non_null(cm);
+  tu_commit_sign(cm, h, p->hash, signer);
+  assert_int_equal(cairn_chain_commit_proposal(f->c, p, cm), want);
+  if (want == CAIRN_OK) {
+    assert_int_equal(cairn_mempool_after_block(
+                         f->m, (const uint8_t(*)[32])p->txids,
+                         p->header.tx_count, f->now_ms),
+                     CAIRN_OK);
+  } else {
+    h = 0;
+  }
+  free(cm);
+  cairn_proposal_free(p);
   return h;
 }
+
+static uint64_t build(mfx *f) { return build_signed(f, &f->vk, CAIRN_OK); }
 
 /* Commit a block holding exactly txs (which need not be pending) and tell
  * the mempool, as a block from another proposer would. */
@@ -479,7 +502,7 @@ static void test_drop(void **state) {
   assert_int_equal(committed_balance(f, &f->mem[0], TU_BRAND_PIZZA), 1);
 }
 
-static void test_producer_builds_only_with_txs(void **state) {
+static void test_propose_builds_only_with_txs(void **state) {
   mfx *f = *state;
   assert_int_equal(build(f), 0);
   assert_int_equal(tip_height(f), 0);
@@ -496,18 +519,14 @@ static void test_producer_builds_only_with_txs(void **state) {
   assert_int_equal(tip_height(f), 1);
 }
 
-static void test_producer_with_foreign_key_commits_nothing(void **state) {
+static void test_foreign_commit_commits_nothing(void **state) {
   mfx *f = *state;
   cairn_tx tx;
   tu_vkey stranger;
   tu_validator(&stranger, 7);
   tu_tx_issue(&tx, &f->iss[1], 1, TU_BRAND_COFFEE, f->mem[0].pk, 5);
   assert_int_equal(add(f, &tx, NULL, NULL), CAIRN_OK);
-  uint64_t h = 99;
-  assert_int_equal(cairn_producer_build(f->c, f->m, NULL, stranger.sk,
-                                        f->now_ms + 1000, &h),
-                   CAIRN_ERR_BAD_COMMIT);
-  assert_int_equal(h, 0);
+  assert_int_equal(build_signed(f, &stranger, CAIRN_ERR_BAD_COMMIT), 0);
   assert_int_equal(tip_height(f), 0);
   assert_int_equal(cairn_mempool_count(f->m), 1); /* still pending */
   assert_int_equal(next_seq(f, &f->iss[1]), 2);
@@ -653,10 +672,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_expired_while_waiting, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_drop, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_producer_builds_only_with_txs,
+      cmocka_unit_test_setup_teardown(test_propose_builds_only_with_txs,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(
-          test_producer_with_foreign_key_commits_nothing, setup, teardown),
+          test_foreign_commit_commits_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_admission_sees_expiry_of_next_block,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_random_against_model, setup,

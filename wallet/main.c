@@ -8,11 +8,14 @@
  * commands live in cmd_*.c and everything they share in output.c and
  * api.c. The node URL comes from --node, else $CAIRN_NODE, else the local
  * default, and the connection is made lazily, so local commands (keygen,
- * address, audit) work with no node at all.
+ * address, audit) work with no node at all. Three commands are groups of
+ * subcommands (coupon, stake, evidence), dispatched through a second
+ * table each.
  *
  * Exit codes are documented in include/cairn/wallet.h: 0 success, 1 failed
  * operation, 2 usage, 3 node unreachable or bad answer, 4 key/passphrase.
  */
+#include <assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,15 @@ typedef struct cairn_main_cmd {
   int (*run)(cairn_wallet *w, int argc, char **argv);
   const char *summary;
 } cairn_main_cmd;
+
+/* A command with subcommands ("coupon issue", "stake balance"). */
+typedef struct cairn_main_group {
+  const char *name;
+  const cairn_main_cmd *cmds;
+  size_t n_cmds;
+} cairn_main_group;
+
+#define CAIRN_MAIN_N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const cairn_main_cmd cairn_main_cmds[] = {
     {"keygen", cairn_cmd_keygen, "create an encrypted member/brand key file"},
@@ -53,6 +65,15 @@ static const cairn_main_cmd cairn_main_cmds[] = {
     {"proof", cairn_cmd_proof, "inclusion proof of a committed transaction"},
     {"verify-proof", cairn_cmd_verify_proof,
      "check a proof offline against a trusted genesis or block hash"},
+    {"stake", NULL, "stake: balance, transfer"},
+    {"bond", cairn_cmd_bond, "bond free stake to a validator you operate"},
+    {"unbond", cairn_cmd_unbond, "take stake out of a validator's bond"},
+    {"admit", cairn_cmd_admit, "propose a new validator (governance)"},
+    {"approve", cairn_cmd_approve, "approve a validator's admission"},
+    {"admission", cairn_cmd_admission, "show an admission proposal"},
+    {"evidence", NULL, "evidence: submit, list (slashing)"},
+    {"validators", cairn_cmd_validators,
+     "validator set, records, scheduled changes, epoch"},
 };
 
 static const cairn_main_cmd cairn_main_coupon_cmds[] = {
@@ -63,14 +84,30 @@ static const cairn_main_cmd cairn_main_coupon_cmds[] = {
     {"show", cairn_cmd_coupon_show, "one coupon"},
 };
 
-#define CAIRN_MAIN_N(a) (sizeof(a) / sizeof((a)[0]))
+static const cairn_main_cmd cairn_main_stake_cmds[] = {
+    {"balance", cairn_cmd_stake_balance, "an account's free stake"},
+    {"transfer", cairn_cmd_stake_transfer, "move free stake to an account"},
+};
+
+static const cairn_main_cmd cairn_main_evidence_cmds[] = {
+    {"submit", cairn_cmd_evidence_submit,
+     "submit duplicate-vote evidence (the offender is slashed and jailed)"},
+    {"list", cairn_cmd_evidence_list, "the evidence the node holds"},
+};
+
+static const cairn_main_group cairn_main_groups[] = {
+    {"coupon", cairn_main_coupon_cmds, CAIRN_MAIN_N(cairn_main_coupon_cmds)},
+    {"stake", cairn_main_stake_cmds, CAIRN_MAIN_N(cairn_main_stake_cmds)},
+    {"evidence", cairn_main_evidence_cmds,
+     CAIRN_MAIN_N(cairn_main_evidence_cmds)},
+};
 
 static void cairn_main_usage(FILE *f) {
   fprintf(f,
           "usage: cairn [--node URL] [--json] <command> [options]\n\n"
           "commands:\n");
   for (size_t i = 0; i < CAIRN_MAIN_N(cairn_main_cmds); i++) {
-    fprintf(f, "  %-10s %s\n", cairn_main_cmds[i].name,
+    fprintf(f, "  %-12s %s\n", cairn_main_cmds[i].name,
             cairn_main_cmds[i].summary);
   }
   fprintf(f,
@@ -91,29 +128,41 @@ static const cairn_main_cmd *cairn_main_find(const cairn_main_cmd *cmds,
   return NULL;
 }
 
-/* `cairn coupon SUB ...` */
-static int cairn_main_coupon(cairn_wallet *w, int argc, char **argv) {
+static const cairn_main_group *cairn_main_find_group(const char *name) {
+  for (size_t i = 0; i < CAIRN_MAIN_N(cairn_main_groups); i++) {
+    if (strcmp(cairn_main_groups[i].name, name) == 0) {
+      return &cairn_main_groups[i];
+    }
+  }
+  return NULL;
+}
+
+/* `cairn GROUP SUB ...` (coupon, stake, evidence). */
+static int cairn_main_group_run(cairn_wallet *w, const cairn_main_group *g,
+                                int argc, char **argv) {
   if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
       strcmp(argv[0], "-h") == 0) {
     FILE *f = argc < 1 ? stderr : stdout;
-    fprintf(f, "usage: cairn coupon <issue|transfer|redeem|list|show> "
-               "[options]\n\n");
-    for (size_t i = 0; i < CAIRN_MAIN_N(cairn_main_coupon_cmds); i++) {
-      fprintf(f, "  %-10s %s\n", cairn_main_coupon_cmds[i].name,
-              cairn_main_coupon_cmds[i].summary);
+    fprintf(f, "usage: cairn %s <", g->name);
+    for (size_t i = 0; i < g->n_cmds; i++) {
+      fprintf(f, "%s%s", i ? "|" : "", g->cmds[i].name);
+    }
+    fprintf(f, "> [options]\n\n");
+    for (size_t i = 0; i < g->n_cmds; i++) {
+      fprintf(f, "  %-10s %s\n", g->cmds[i].name, g->cmds[i].summary);
     }
     if (argc >= 1) return CAIRN_EXIT_OK;
     return cairn_wallet_exit(
         w, cairn_wallet_fail(w, CAIRN_EXIT_USAGE, CAIRN_ERR_USAGE, NULL,
-                             "coupon needs a subcommand"));
+                             "%s needs a subcommand", g->name));
   }
-  const cairn_main_cmd *c = cairn_main_find(
-      cairn_main_coupon_cmds, CAIRN_MAIN_N(cairn_main_coupon_cmds), argv[0]);
+  const cairn_main_cmd *c = cairn_main_find(g->cmds, g->n_cmds, argv[0]);
   if (c == NULL) {
+    char hint[64];
+    snprintf(hint, sizeof hint, "see: cairn %s --help", g->name);
     return cairn_wallet_exit(
-        w, cairn_wallet_fail(w, CAIRN_EXIT_USAGE, CAIRN_ERR_USAGE,
-                             "see: cairn coupon --help",
-                             "unknown coupon command '%s'", argv[0]));
+        w, cairn_wallet_fail(w, CAIRN_EXIT_USAGE, CAIRN_ERR_USAGE, hint,
+                             "unknown %s command '%s'", g->name, argv[0]));
   }
   return c->run(w, argc - 1, argv + 1);
 }
@@ -172,7 +221,12 @@ static int cairn_main_run(cairn_wallet *w, int argc, char **argv) {
   char *help_argv[] = {"--help", NULL};
   int sub_argc = help ? 1 : argc - i - 1;
   char **sub_argv = help ? help_argv : argv + i + 1;
-  if (c->run == NULL) return cairn_main_coupon(w, sub_argc, sub_argv);
+  if (c->run == NULL) {
+    const cairn_main_group *g = cairn_main_find_group(c->name);
+    assert(g != NULL); /* every command without run() is a group */
+    if (g == NULL) return CAIRN_EXIT_USAGE;
+    return cairn_main_group_run(w, g, sub_argc, sub_argv);
+  }
   return c->run(w, sub_argc, sub_argv);
 }
 

@@ -4,7 +4,16 @@
  * cairnd reads one JSON object; every key is optional and defaults as shown:
  *   {"data_dir": "data", "genesis": "genesis.json",
  *    "validator_key": "validator.key", "listen": "127.0.0.1:8645",
- *    "block_interval_ms": 1000, "mempool_txs_max": 50000, "sync": true}
+ *    "block_interval_ms": 1000, "mempool_txs_max": 50000, "sync": true,
+ *    "p2p_listen": "", "peers": [], "timeouts": {}}
+ * "p2p_listen" is HOST:PORT for peer links ("" or absent: no peer port, a
+ * lone validator). "peers" lists the nodes to dial, each
+ *   {"address": "HOST:PORT", "key": "<node key, 64 hex digits>"}
+ * (at most CAIRN_CONFIG_PEERS_MAX, no key twice). "timeouts" overrides the
+ * consensus round timeouts (consensus.h), each 1..CAIRN_BLOCK_INTERVAL_MS_MAX
+ * ms: "propose_ms", "propose_delta_ms", "prevote_ms", "prevote_delta_ms",
+ * "precommit_ms", "precommit_delta_ms". block_interval_ms is the pause
+ * after each committed block before the next height starts.
  * Reading is strict: an unknown key, a value of the wrong type or out of its
  * range is an error whose sentence names the key, because a typo in a
  * configuration file should stop the node, not be silently ignored.
@@ -36,6 +45,21 @@
 #define CAIRN_CONFIG_DEFAULT_MEMPOOL_TXS_MAX 50000
 #define CAIRN_CONFIG_FILE_NAME "config.json"
 
+#define CAIRN_CONFIG_PEERS_MAX 64
+
+typedef struct cairn_config_peer {
+  char host[CAIRN_CONFIG_HOST_BYTES_MAX]; /* without brackets */
+  uint16_t port;
+  uint8_t key[32]; /* Ed25519 node key */
+} cairn_config_peer;
+
+/* 0 means "the consensus default" for each. */
+typedef struct cairn_config_timeouts {
+  uint32_t propose_ms, propose_delta_ms;
+  uint32_t prevote_ms, prevote_delta_ms;
+  uint32_t precommit_ms, precommit_delta_ms;
+} cairn_config_timeouts;
+
 typedef struct cairn_config {
   char data_dir[CAIRN_CONFIG_PATH_BYTES_MAX];      /* absolute after load */
   char genesis[CAIRN_CONFIG_PATH_BYTES_MAX];       /* absolute after load */
@@ -46,6 +70,11 @@ typedef struct cairn_config {
   uint32_t block_interval_ms; /* CAIRN_BLOCK_INTERVAL_MS_MIN..MAX */
   uint32_t mempool_txs_max;   /* CAIRN_MEMPOOL_TXS_MIN..MAX */
   bool sync;                  /* fsync every block (false: tests only) */
+  char p2p_listen_host[CAIRN_CONFIG_HOST_BYTES_MAX]; /* "" : no peer port */
+  uint16_t p2p_listen_port;
+  size_t n_peers;
+  cairn_config_peer peers[CAIRN_CONFIG_PEERS_MAX];
+  cairn_config_timeouts timeouts;
 } cairn_config;
 
 /* Fill c with the defaults, paths resolved against base_dir (which should
@@ -81,6 +110,13 @@ CAIRN_MUST_CHECK cairn_err cairn_config_set_listen(cairn_config *c,
  * Errors: CONFIG; c is unchanged then. */
 CAIRN_MUST_CHECK cairn_err cairn_config_set_block_interval_ms(
     cairn_config *c, uint64_t ms, char *why, size_t why_cap);
+
+/* Check and set the peer listen address ("" clears it). Errors: CONFIG;
+ * c is unchanged then. */
+CAIRN_MUST_CHECK cairn_err cairn_config_set_p2p_listen(cairn_config *c,
+                                                       const char *listen,
+                                                       char *why,
+                                                       size_t why_cap);
 
 /* Check and set mempool_txs_max (CAIRN_MEMPOOL_TXS_MIN..MAX). Errors:
  * CONFIG; c is unchanged then. */

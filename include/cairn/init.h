@@ -70,4 +70,44 @@ CAIRN_MUST_CHECK cairn_err cairn_init_parse_brand(cairn_init_brand *b,
 CAIRN_MUST_CHECK cairn_err cairn_init_home(const cairn_init_opts *o, char *why,
                                            size_t why_cap);
 
+/* ---- a local multi-validator network (`cairnd testnet`) ---- */
+
+#define CAIRN_TESTNET_VALIDATORS_MAX 8
+#define CAIRN_TESTNET_DEFAULT_VALIDATORS 4
+#define CAIRN_TESTNET_DEFAULT_BASE_PORT 26650
+#define CAIRN_TESTNET_CHAIN_ID "cairn-testnet"
+#define CAIRN_TESTNET_POWER 100
+#define CAIRN_TESTNET_FREE_STAKE 1000
+#define CAIRN_TESTNET_UNBONDING_BLOCKS 10
+
+/* `cairnd testnet --dir DIR` creates, with one genesis shared by all:
+ *   DIR/genesis.json   chain "cairn-testnet": brands coffee, pizza, books
+ *                      (as the demo); validators coffee-node, pizza-node,
+ *                      books-node, partner-node (then op-4 ...), power 100
+ *                      each, operated by the brands' issuer keys and by
+ *                      keys/partner (keys/op-K); 1000 free stake for every
+ *                      operator and for keys/newbrand, a partner that can
+ *                      apply for admission
+ *   DIR/keys/NAME.key  coffee, pizza, books, alice (a member), partner,
+ *                      newbrand, op-K: encrypted with the passphrase
+ *   DIR/nodeI/         config.json, validator.key (0600), data/ later;
+ *                      API on 127.0.0.1:(base_port + I), peer port
+ *                      127.0.0.1:(base_port + 10 + I), every other node
+ *                      listed as a peer with its key.
+ * Refuses when DIR/genesis.json exists. */
+typedef struct cairn_testnet_opts {
+  const char *dir;
+  uint32_t validators;        /* 1..CAIRN_TESTNET_VALIDATORS_MAX */
+  uint16_t base_port;         /* base_port + 10 + validators <= 65535 */
+  uint32_t block_interval_ms; /* 0: the default */
+  const char *passphrase;
+  size_t passphrase_len;
+  const cairn_kdf_params *kdf; /* NULL: default cost */
+} cairn_testnet_opts;
+
+/* Errors: USAGE (counts, ports), EXISTS, IO, NOMEM, GENESIS; why says what
+ * failed and what to do. */
+CAIRN_MUST_CHECK cairn_err cairn_init_testnet(const cairn_testnet_opts *o,
+                                              char *why, size_t why_cap);
+
 #endif

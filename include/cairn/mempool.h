@@ -9,8 +9,8 @@
  * further redeem of 1 is refused at once with insufficient_balance, instead
  * of being accepted and failing later in a block.
  *
- * Pending transactions leave in FIFO order (the producer takes them oldest
- * first). After each block the committed ones are removed, the view is
+ * Pending transactions leave in FIFO order (cairn_mempool_propose takes
+ * them oldest first). After each block the committed ones are removed, the view is
  * rebased on the new tip and the rest are re-executed in order; any that now
  * fail (expired, say) are dropped and remembered as rejected, with their
  * error, in a ring of the last CAIRN_MEMPOOL_REJECTED_MAX, so a client
@@ -112,6 +112,18 @@ CAIRN_MUST_CHECK cairn_err cairn_mempool_rejected(const cairn_mempool *m,
                                                   const uint8_t txid[32],
                                                   cairn_err *err, char *msg,
                                                   size_t msg_cap);
+
+/* Build a block at tip + 1 from the pending transactions, oldest first
+ * (at most CAIRN_BLOCK_TXS_MAX), with cairn_chain_propose: the consensus
+ * engine's getValue(). Candidates the builder refuses (a rule now fails,
+ * e.g. expired) are dropped, remembered as rejected and logged, and the
+ * rest re-executed. An empty mempool gives an empty block. Out: *out, the
+ * proposal (free with cairn_proposal_free), NULL on failure. Errors:
+ * NOMEM, STORE. */
+CAIRN_MUST_CHECK cairn_err cairn_mempool_propose(cairn_mempool *m,
+                                                 uint64_t time_ms,
+                                                 const uint8_t proposer[32],
+                                                 cairn_proposal **out);
 
 /* The sequence number the account's next transaction must carry, counting
  * its pending transactions: last used (tip + pending) + 1.

@@ -19,6 +19,7 @@
 
 #include "cairn/chain.h"
 #include "cairn/error.h"
+#include "cairn/evpool.h"
 #include "cairn/log.h"
 #include "cairn/mempool.h"
 #include "cairn/sig.h"
@@ -42,10 +43,14 @@ typedef struct cairn_rpc_opts {
   const uint8_t *validator_pk;   /* [CAIRN_ED25519_PUBKEY_BYTES], copied */
   cairn_rpc_tx_fn on_tx;         /* may be NULL */
   void *on_tx_ctx;
+  /* The node's evidence pool, shared with the consensus engine (which
+   * adds what it catches) so that GET /v1/evidence lists it. NULL: the API
+   * keeps a pool of its own, holding only POSTed evidence. */
+  cairn_evpool *evpool;
 } cairn_rpc_opts;
 
-/* Start serving on host:port. chain, mempool, log and base must outlive the
- * server. Errors: NOMEM, NETWORK (cannot bind: why says so and suggests a
+/* Start serving on host:port. chain, mempool, evpool, log and base must
+ * outlive the server. Errors: NOMEM, NETWORK (cannot bind: why says so and suggests a
  * fix). */
 CAIRN_MUST_CHECK cairn_err cairn_rpc_open(cairn_rpc **out,
                                           const cairn_rpc_opts *o, char *why,

@@ -4,7 +4,8 @@
  * The wallet is for members (check points, transfer, redeem), cashiers and
  * brands (issue points and coupons) and auditors (replay a node's data).
  * wallet/main.c parses the global options and dispatches to one command
- * function per command (cmd_keys.c, cmd_tx.c, cmd_query.c, cmd_audit.c).
+ * function per command (cmd_keys.c, cmd_tx.c, cmd_query.c, cmd_audit.c,
+ * cmd_proof.c, cmd_stake.c).
  * What every command shares: output.c (option parsing, error reporting
  * with exit codes, argument values) and api.c (node requests and checked
  * access to the fields of responses).
@@ -220,5 +221,16 @@ int cairn_cmd_status(cairn_wallet *w, int argc, char **argv);
 int cairn_cmd_audit(cairn_wallet *w, int argc, char **argv);
 int cairn_cmd_proof(cairn_wallet *w, int argc, char **argv);
 int cairn_cmd_verify_proof(cairn_wallet *w, int argc, char **argv);
+/* Staking and validators (cmd_stake.c). */
+int cairn_cmd_stake_balance(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_stake_transfer(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_bond(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_unbond(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_admit(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_approve(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_admission(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_evidence_submit(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_evidence_list(cairn_wallet *w, int argc, char **argv);
+int cairn_cmd_validators(cairn_wallet *w, int argc, char **argv);
 
 #endif
