@@ -29,8 +29,7 @@ The connection cap has its own test: 300 idle connections may not make
 the node hold more than the cap's worth of descriptors, and once they go
 the API answers at once again.
 
-There is no peer port yet (the network arrives with consensus); its
-flood test comes with it."""
+The peer port has its own flood test, tests/integration/test_peer_abuse.py."""
 import json
 import os
 import random
