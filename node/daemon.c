@@ -313,7 +313,7 @@ static bool cairn_daemon_start_loop(cairn_daemon *d) {
       .base = d->base, .host = d->cfg.listen_host, .port = d->cfg.listen_port,
       .chain = d->chain, .mempool = d->mempool, .log = d->log,
       .validator_pk = d->validator_pk, .on_tx = cairn_daemon_on_tx,
-      .on_tx_ctx = d, .evpool = d->evpool};
+      .on_tx_ctx = d, .evpool = d->evpool, .net = d->net};
   why[0] = '\0';
   err = cairn_rpc_open(&d->rpc, &ro, why, sizeof why);
   if (err != CAIRN_OK) {

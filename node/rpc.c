@@ -483,6 +483,7 @@ cairn_err cairn_rpc_open(cairn_rpc **out, const cairn_rpc_opts *o, char *why,
   r->on_tx = o->on_tx;
   r->on_tx_ctx = o->on_tx_ctx;
   r->evpool = o->evpool;
+  r->net = o->net;
   if (r->evpool == NULL &&
       cairn_evpool_open(&r->own_evpool, CAIRN_EVPOOL_ENTRIES_MAX) != CAIRN_OK) {
     free(r);

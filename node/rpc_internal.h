@@ -33,6 +33,7 @@ struct cairn_rpc {
   void *on_tx_ctx;
   cairn_evpool *evpool; /* the node's, or own_evpool */
   cairn_evpool *own_evpool; /* created when the opts gave none; freed */
+  const cairn_net *net;     /* may be NULL */
 };
 
 /* Count the connections of http, which listens on bound, and stop

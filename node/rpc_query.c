@@ -49,6 +49,26 @@ void cairn_rpc_status(cairn_rpc *r, struct evhttp_request *req,
       (json_int_t)tip.time_ms, "mempool_txs",
       (json_int_t)cairn_mempool_count(r->mempool), "validator",
       cairn_json_hex(r->validator_pk, 32), "version", CAIRN_RPC_VERSION);
+  if (o != NULL) {
+    json_object_set_new(o, "in_validator_set",
+                        json_boolean(cairn_valset_find(
+                                         cairn_chain_valset(r->chain),
+                                         r->validator_pk) >= 0));
+  }
+  if (o != NULL && r->net != NULL) {
+    static const char *const steps[] = {"waiting", "propose", "prevote",
+                                        "precommit"};
+    cairn_net_info ni;
+    cairn_net_get_info(r->net, &ni);
+    json_object_set_new(
+        o, "consensus",
+        json_pack("{s:I, s:I, s:s, s:I, s:I}", "height",
+                  (json_int_t)ni.cons_height, "round",
+                  (json_int_t)ni.cons_round, "step",
+                  steps[ni.cons_step <= 3 ? ni.cons_step : 0], "peers",
+                  (json_int_t)ni.peers, "best_peer_height",
+                  (json_int_t)ni.best_peer_height));
+  }
   cairn_rpc_reply(r, req, 200, o);
 }
 

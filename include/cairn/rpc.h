@@ -22,6 +22,7 @@
 #include "cairn/evpool.h"
 #include "cairn/log.h"
 #include "cairn/mempool.h"
+#include "cairn/net.h"
 #include "cairn/sig.h"
 
 struct event_base;
@@ -47,6 +48,9 @@ typedef struct cairn_rpc_opts {
    * adds what it catches) so that GET /v1/evidence lists it. NULL: the API
    * keeps a pool of its own, holding only POSTed evidence. */
   cairn_evpool *evpool;
+  /* The node's network, for the "consensus" part of GET /v1/status; NULL:
+   * that part is left out. */
+  const cairn_net *net;
 } cairn_rpc_opts;
 
 /* Start serving on host:port. chain, mempool, evpool, log and base must

@@ -28,6 +28,14 @@ def test_four_validators_commit_identical_blocks():
             assert status == 200, body
             coffee = [b for b in body["balances"] if b["name"] == "coffee"]
             assert coffee and int(coffee[0]["amount"]) == 5 + 6 + 7 + 8, body
+        # Each node is linked to the three others and is a voting member.
+        for node in net.nodes:
+            status, body = node.get("/v1/status")
+            assert body["in_validator_set"] is True, body
+            assert body["consensus"]["peers"] == 3, body
+            assert body["consensus"]["height"] == body["height"] + 1, body
+            assert body["consensus"]["step"] in (
+                "waiting", "propose", "prevote", "precommit"), body
         # Commits carry precommits of more than 2/3 of the stake (>= 3 of 4).
         for h in range(1, top + 1):
             assert len(net.signers(0, h)) >= 3
