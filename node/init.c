@@ -229,6 +229,11 @@ static cairn_err cairn_init_write_config(const char *path, const char *listen,
       "validator_key", CAIRN_CONFIG_DEFAULT_VALIDATOR_KEY, "listen", listen,
       "block_interval_ms", (json_int_t)interval_ms, "mempool_txs_max",
       (json_int_t)CAIRN_CONFIG_DEFAULT_MEMPOOL_TXS_MAX, "sync", 1);
+  return cairn_init_write_json(path, o, why, why_cap);
+}
+
+cairn_err cairn_init_write_json(const char *path, json_t *o, char *why,
+                                size_t why_cap) {
   char *text = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
   json_decref(o);
   cairn_err err = CAIRN_ERR_NOMEM;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "cairn/error.h"
 #include "cairn/genesis.h"
 
@@ -30,5 +32,10 @@ void cairn_init_add_brand(cairn_genesis *g, const char *name,
 CAIRN_MUST_CHECK cairn_err cairn_init_write_genesis(const cairn_genesis *g,
                                                     const char *path,
                                                     char *why, size_t why_cap);
+
+/* Write o as indented JSON plus a newline, atomically, mode 0644, and
+ * release o (which may be NULL: out of memory). Errors: NOMEM, IO. */
+CAIRN_MUST_CHECK cairn_err cairn_init_write_json(const char *path, json_t *o,
+                                                 char *why, size_t why_cap);
 
 #endif

@@ -176,27 +176,6 @@ static json_t *testnet_config_json(const cairn_testnet_opts *o,
                    "p2p_listen", p2p, "peers", peers);
 }
 
-static cairn_err testnet_write_json(const char *path, json_t *o, char *why,
-                                    size_t why_cap) {
-  char *text = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
-  json_decref(o);
-  cairn_err err = CAIRN_ERR_NOMEM;
-  if (text != NULL) {
-    size_t len = strlen(text);
-    char *t = realloc(text, len + 2);
-    if (t != NULL) {
-      text = t;
-      memcpy(text + len, "\n", 2);
-      err = cairn_file_write_atomic(path, text, len + 1, 0644, true);
-    }
-    free(text);
-  }
-  if (err != CAIRN_OK)
-    cairn_init_why(why, why_cap, "cannot write %.300s: %s", path,
-                   cairn_strerror(err));
-  return err;
-}
-
 static cairn_err testnet_write_node(const cairn_testnet_opts *o,
                                     const testnet_keys *k, uint32_t i,
                                     char *why, size_t why_cap) {
@@ -215,7 +194,8 @@ static cairn_err testnet_write_node(const cairn_testnet_opts *o,
   }
   CAIRN_TRY(cairn_init_path(path, sizeof path, home, CAIRN_CONFIG_FILE_NAME,
                             why, why_cap));
-  return testnet_write_json(path, testnet_config_json(o, k, i), why, why_cap);
+  return cairn_init_write_json(path, testnet_config_json(o, k, i), why,
+                               why_cap);
 }
 
 static cairn_err testnet_write_keys(const cairn_testnet_opts *o,
