@@ -630,6 +630,11 @@ static bool cons_commit(cairn_cons *e, cons_round *s, cons_block *b) {
       return true;
     }
     s->commit_failed = true; /* not again; another round may decide */
+    if (err == CAIRN_ERR_STORE || err == CAIRN_ERR_MAP_FULL ||
+        err == CAIRN_ERR_IO || err == CAIRN_ERR_CORRUPT ||
+        err == CAIRN_ERR_NOMEM) {
+      if (e->io.fatal != NULL) e->io.fatal(e->io.ctx, err);
+    }
     return false;
   }
   uint64_t now_ms = e->io.now_ms(e->io.ctx);

@@ -170,6 +170,8 @@ static void net_io_evidence(void *ctx, const cairn_evidence *e) {
   if (n->opts.on_evidence != NULL) n->opts.on_evidence(n->opts.ctx, e);
 }
 
+static void net_io_fatal(void *ctx, cairn_err err) { net_fatal(ctx, err); }
+
 static void net_io_want_block(void *ctx, uint64_t height) {
   cairn_net *n = ctx;
   cairn_sync_want(n->sync, height, cairn_clock_mono_ms());
@@ -418,10 +420,10 @@ cairn_err cairn_net_open(cairn_net **out, const cairn_net_opts *o, char *why,
       .io = {.ctx = n, .broadcast = net_io_broadcast,
              .schedule = net_io_schedule, .now_ms = net_io_now,
              .committed = net_io_committed, .evidence = net_io_evidence,
-             .want_block = net_io_want_block}};
+             .want_block = net_io_want_block, .fatal = net_io_fatal}};
   net_timeouts(o->cfg, &co.timeouts);
   cairn_sync_io so = {.ctx = n, .send = net_sync_send, .punish = net_punish,
-                      .applied = net_sync_applied};
+                      .applied = net_sync_applied, .fatal = net_io_fatal};
   cairn_err err = cairn_cons_open(&n->cons, &co);
   if (err == CAIRN_OK) err = cairn_sync_open(&n->sync, o->chain, o->log, &so);
   if (err == CAIRN_OK) err = net_open_p2p(n, o, why, why_cap);

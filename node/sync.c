@@ -63,7 +63,8 @@ struct cairn_sync {
 cairn_err cairn_sync_open(cairn_sync **out, cairn_chain *chain,
                           const cairn_log *log, const cairn_sync_io *io) {
   assert(out != NULL && chain != NULL && io != NULL);
-  assert(io->send != NULL && io->punish != NULL && io->applied != NULL);
+  assert(io->send != NULL && io->punish != NULL && io->applied != NULL &&
+         io->fatal != NULL);
   *out = NULL;
   cairn_sync *s = calloc(1, sizeof *s);
   if (s == NULL) return CAIRN_ERR_NOMEM;
@@ -221,6 +222,7 @@ void cairn_sync_on_block(cairn_sync *s, cairn_peer_id peer,
       err == CAIRN_ERR_MAP_FULL || err == CAIRN_ERR_CORRUPT) {
     cairn_log_error(s->log, "sync: cannot store block %llu: %s: %s",
                     (unsigned long long)b->height, cairn_errname(err), why);
+    s->io.fatal(s->io.ctx, err);
     return;
   }
   if (err != CAIRN_OK) {

@@ -297,6 +297,12 @@ static void want_sync(tnode *nd, uint64_t delay_ms) {
   heap_push(t, ev_new(t, EV_SYNC, nd->id, delay_ms));
 }
 
+/* No test here makes the store fail: a call is a bug. */
+static void cb_fatal(void *ctx, cairn_err err) {
+  (void)ctx;
+  fail_msg("the engine reported a fatal store error: %s", cairn_errname(err));
+}
+
 static void cb_want(void *ctx, uint64_t height) {
   tnode *nd = ctx;
   nd->n_want++;
@@ -324,8 +330,8 @@ static void node_open(tnet *t, int i) {
   o.privval = nd->pv;
   o.log = &t->log;
   cairn_cons_timeouts_default(&o.timeouts);
-  o.io = (cairn_cons_io){nd, cb_broadcast, cb_schedule, cb_now, cb_committed,
-                         cb_evidence, cb_want};
+  o.io = (cairn_cons_io){nd,           cb_broadcast, cb_schedule, cb_now,
+                         cb_committed, cb_evidence,  cb_want,     cb_fatal};
   assert_int_equal(cairn_cons_open(&nd->cons, &o), CAIRN_OK);
   nd->open = true;
   nd->down = false;

@@ -95,6 +95,10 @@ typedef struct cairn_cons_io {
    * engine never saw that block: block sync should fetch height. May be
    * NULL. */
   void (*want_block)(void *ctx, uint64_t height);
+  /* A decided block could not be stored for a reason retrying will not
+   * cure (STORE, MAP_FULL, IO, CORRUPT, NOMEM): the node should stop
+   * rather than vote on without its state. May be NULL. */
+  void (*fatal)(void *ctx, cairn_err err);
 } cairn_cons_io;
 
 typedef struct cairn_cons_opts {

@@ -52,6 +52,9 @@ typedef struct cairn_sync_io {
   /* Block `height` was applied; txids are its transactions' ids. */
   void (*applied)(void *ctx, uint64_t height,
                   const uint8_t (*txids)[CAIRN_HASH_BYTES], size_t n);
+  /* A verified block could not be stored (STORE, MAP_FULL, CORRUPT,
+   * NOMEM): the node should stop. */
+  void (*fatal)(void *ctx, cairn_err err);
 } cairn_sync_io;
 
 typedef struct cairn_sync cairn_sync;
