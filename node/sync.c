@@ -129,8 +129,9 @@ static void sync_request(cairn_sync *s, uint64_t now_ms) {
   if (s->pending) return;
   uint64_t tip = sync_tip(s);
   if (s->wanted != 0 && s->wanted <= tip) s->wanted = 0;
+  size_t start = s->next_pick;
   for (size_t k = 0; k < CAIRN_P2P_PEERS_MAX; k++) {
-    size_t i = (s->next_pick + k) % CAIRN_P2P_PEERS_MAX;
+    size_t i = (start + k) % CAIRN_P2P_PEERS_MAX;
     sync_peer *p = &s->peers[i];
     if (!sync_claim_ripe(s, p, tip, now_ms)) continue;
     cairn_p2p_msg m = {.type = CAIRN_MSG_GET_BLOCK};
@@ -219,7 +220,8 @@ void cairn_sync_on_block(cairn_sync *s, cairn_peer_id peer,
                                           b->commit, b->commit_len, why,
                                           sizeof why);
   if (err == CAIRN_ERR_NOMEM || err == CAIRN_ERR_STORE ||
-      err == CAIRN_ERR_MAP_FULL || err == CAIRN_ERR_CORRUPT) {
+      err == CAIRN_ERR_MAP_FULL || err == CAIRN_ERR_CORRUPT ||
+      err == CAIRN_ERR_IO || err == CAIRN_ERR_INTERNAL) {
     cairn_log_error(s->log, "sync: cannot store block %llu: %s: %s",
                     (unsigned long long)b->height, cairn_errname(err), why);
     s->io.fatal(s->io.ctx, err);

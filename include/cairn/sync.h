@@ -52,8 +52,9 @@ typedef struct cairn_sync_io {
   /* Block `height` was applied; txids are its transactions' ids. */
   void (*applied)(void *ctx, uint64_t height,
                   const uint8_t (*txids)[CAIRN_HASH_BYTES], size_t n);
-  /* A verified block could not be stored (STORE, MAP_FULL, CORRUPT,
-   * NOMEM): the node should stop. */
+  /* A block could not be checked or stored for a reason of this node's
+   * own (STORE, MAP_FULL, CORRUPT, IO, INTERNAL, NOMEM): the node should
+   * stop; the peer is not blamed. */
   void (*fatal)(void *ctx, cairn_err err);
 } cairn_sync_io;
 
