@@ -11,6 +11,12 @@
  * Every field that the human output uses is read through the checked field
  * accessors, so a node that answers with something unexpected yields a
  * clear "unexpected response" error (exit 3), never garbage on the screen.
+ *
+ * That "GET, then JSON or text" shape is cairn_wallet_show, and the whole
+ * of a command that shows one account's resource ([ADDRESS | --key FILE])
+ * is cairn_wallet_show_account; both live here and serve the other views
+ * of the wallet too (stake balance, validators, evidence list, admission
+ * in cmd_stake.c), so every view reads and fails the same way.
  */
 #include "cairn/wallet.h"
 
@@ -46,12 +52,9 @@ static void cairn_query_print_object(const json_t *obj, int width) {
   }
 }
 
-/* GET path, then print it as JSON (with --json) or through human(). */
-typedef cairn_err (*cairn_query_human_fn)(cairn_wallet *w, const json_t *body);
-
-static cairn_err cairn_query_show(cairn_wallet *w, const char *path,
-                                  const char *what,
-                                  cairn_query_human_fn human) {
+cairn_err cairn_wallet_show(cairn_wallet *w, const char *path,
+                            const char *what, cairn_wallet_human_fn human) {
+  assert(path != NULL && human != NULL);
   json_t *body = NULL;
   CAIRN_TRY(cairn_wallet_get(w, path, what, &body));
   cairn_err err = CAIRN_OK;
@@ -61,11 +64,31 @@ static cairn_err cairn_query_show(cairn_wallet *w, const char *path,
   return err;
 }
 
+int cairn_wallet_show_account(cairn_wallet *w, const cairn_cmd_spec *spec,
+                              int argc, char **argv, const char *prefix,
+                              const char *suffix, const char *what,
+                              cairn_wallet_human_fn human) {
+  assert(spec->n_opts == 1 && strcmp(spec->opts[0].name, "key") == 0);
+  cairn_args a;
+  cairn_err err = cairn_wallet_parse(w, spec, argc, argv, &a);
+  if (err != CAIRN_OK || a.help) return cairn_wallet_exit(w, err);
+  uint8_t pk[CAIRN_PUBKEY_BYTES];
+  err = cairn_wallet_account_arg(w, a.n_pos > 0 ? a.pos[0] : NULL,
+                                 cairn_wallet_opt(spec, &a, "key"), pk);
+  if (err == CAIRN_OK) {
+    char addr[CAIRN_ADDRESS_BUF], path[160];
+    cairn_address_encode(addr, sizeof addr, pk);
+    int n = snprintf(path, sizeof path, "%s%s%s", prefix, addr, suffix);
+    assert(n > 0 && (size_t)n < sizeof path); /* prefix, suffix: ours */
+    err = cairn_wallet_show(w, path, what, human);
+  }
+  return cairn_wallet_exit(w, err);
+}
+
 /* ---- balance ---- */
 
 static const cairn_opt cairn_balance_opts[] = {
-    {"key", "FILE", "use the address of this key file (no passphrase "
-                    "needed)"},
+    CAIRN_WALLET_ACCOUNT_OPT,
 };
 static const cairn_cmd_spec cairn_balance_spec = {
     "balance", "[ADDRESS | --key FILE]",
@@ -103,32 +126,10 @@ static cairn_err cairn_balance_human(cairn_wallet *w, const json_t *acct) {
   return CAIRN_OK;
 }
 
-/* The account path for ADDRESS or --key FILE, with a suffix. */
-static cairn_err cairn_query_account_path(cairn_wallet *w,
-                                          const cairn_cmd_spec *spec,
-                                          const cairn_args *a,
-                                          const char *suffix, char *path,
-                                          size_t cap) {
-  uint8_t pk[CAIRN_PUBKEY_BYTES];
-  CAIRN_TRY(cairn_wallet_account_arg(w, a->n_pos > 0 ? a->pos[0] : NULL,
-                                     cairn_wallet_opt(spec, a, "key"), pk));
-  char addr[CAIRN_ADDRESS_BUF];
-  cairn_address_encode(addr, sizeof addr, pk);
-  snprintf(path, cap, "/v1/accounts/%s%s", addr, suffix);
-  return CAIRN_OK;
-}
-
 int cairn_cmd_balance(cairn_wallet *w, int argc, char **argv) {
-  cairn_args a;
-  char path[160];
-  cairn_err err = cairn_wallet_parse(w, &cairn_balance_spec, argc, argv, &a);
-  if (err != CAIRN_OK || a.help) return cairn_wallet_exit(w, err);
-  err = cairn_query_account_path(w, &cairn_balance_spec, &a, "", path,
-                                 sizeof path);
-  if (err == CAIRN_OK) {
-    err = cairn_query_show(w, path, "account", cairn_balance_human);
-  }
-  return cairn_wallet_exit(w, err);
+  return cairn_wallet_show_account(w, &cairn_balance_spec, argc, argv,
+                                   "/v1/accounts/", "", "account",
+                                   cairn_balance_human);
 }
 
 /* ---- coupons ---- */
@@ -181,8 +182,7 @@ static cairn_err cairn_coupon_list_human(cairn_wallet *w, const json_t *body) {
 }
 
 static const cairn_opt cairn_coupon_list_opts[] = {
-    {"key", "FILE", "use the address of this key file (no passphrase "
-                    "needed)"},
+    CAIRN_WALLET_ACCOUNT_OPT,
 };
 static const cairn_cmd_spec cairn_coupon_list_spec = {
     "coupon list", "[ADDRESS | --key FILE]",
@@ -190,17 +190,9 @@ static const cairn_cmd_spec cairn_coupon_list_spec = {
     cairn_coupon_list_opts, 1, 0, 1};
 
 int cairn_cmd_coupon_list(cairn_wallet *w, int argc, char **argv) {
-  cairn_args a;
-  char path[160];
-  cairn_err err =
-      cairn_wallet_parse(w, &cairn_coupon_list_spec, argc, argv, &a);
-  if (err != CAIRN_OK || a.help) return cairn_wallet_exit(w, err);
-  err = cairn_query_account_path(w, &cairn_coupon_list_spec, &a, "/coupons",
-                                 path, sizeof path);
-  if (err == CAIRN_OK) {
-    err = cairn_query_show(w, path, "coupon list", cairn_coupon_list_human);
-  }
-  return cairn_wallet_exit(w, err);
+  return cairn_wallet_show_account(w, &cairn_coupon_list_spec, argc, argv,
+                                   "/v1/accounts/", "/coupons", "coupon list",
+                                   cairn_coupon_list_human);
 }
 
 static cairn_err cairn_coupon_show_human(cairn_wallet *w, const json_t *c) {
@@ -249,7 +241,7 @@ int cairn_cmd_coupon_show(cairn_wallet *w, int argc, char **argv) {
     char path[96], what[96];
     snprintf(path, sizeof path, "/v1/coupons/%s", a.pos[0]);
     snprintf(what, sizeof what, "coupon %.16s...", a.pos[0]);
-    err = cairn_query_show(w, path, what, cairn_coupon_show_human);
+    err = cairn_wallet_show(w, path, what, cairn_coupon_show_human);
   }
   return cairn_wallet_exit(w, err);
 }
@@ -297,7 +289,7 @@ int cairn_cmd_tx(cairn_wallet *w, int argc, char **argv) {
     char path[96], what[96];
     snprintf(path, sizeof path, "/v1/txs/%s", a.pos[0]);
     snprintf(what, sizeof what, "transaction %.16s...", a.pos[0]);
-    err = cairn_query_show(w, path, what, cairn_tx_human);
+    err = cairn_wallet_show(w, path, what, cairn_tx_human);
   }
   return cairn_wallet_exit(w, err);
 }
@@ -402,8 +394,8 @@ int cairn_cmd_settlements(cairn_wallet *w, int argc, char **argv) {
   cairn_err err =
       cairn_wallet_parse(w, &cairn_settlements_spec, argc, argv, &a);
   if (err == CAIRN_OK && !a.help) {
-    err = cairn_query_show(w, "/v1/settlements", "settlements",
-                           cairn_settlements_human);
+    err = cairn_wallet_show(w, "/v1/settlements", "settlements",
+                            cairn_settlements_human);
   }
   return cairn_wallet_exit(w, err);
 }
@@ -442,8 +434,8 @@ int cairn_cmd_agreements(cairn_wallet *w, int argc, char **argv) {
   cairn_args a;
   cairn_err err = cairn_wallet_parse(w, &cairn_agreements_spec, argc, argv, &a);
   if (err == CAIRN_OK && !a.help) {
-    err = cairn_query_show(w, "/v1/agreements", "agreements",
-                           cairn_agreements_human);
+    err = cairn_wallet_show(w, "/v1/agreements", "agreements",
+                            cairn_agreements_human);
   }
   return cairn_wallet_exit(w, err);
 }

@@ -4,131 +4,55 @@
  * governance); evidence submit and evidence list (slashing); and the
  * read-only views validators and admission.
  *
- * The transaction commands follow the path of cmd_tx.c, in the same order
- * and for the same reason (a mistake is reported as early and as cheaply
- * as possible, and nothing reaches the node before every argument checked
- * out):
- *   1. parse and check every argument locally: amounts (u64, >= 1),
- *      validator keys (64 hex digits; for admit a valid Ed25519 point),
- *      names, ids, evidence bytes (decoded here, so malformed evidence never
- *      costs a passphrase prompt);
- *   2. read the sender's address from the key file (no passphrase yet);
- *   3. ask the node for the chain id and tip (GET /v1/status);
- *   4. sequence (GET /v1/accounts/ADDR: next_sequence counts pending
- *      transactions) and expiry (tip + --expires-in);
- *   5. only now unlock the key, sign, wipe the key; POST /v1/txs;
- *   6. unless --no-wait, poll GET /v1/txs/ID until committed or rejected.
- * The node checks every staking rule at admission (its mempool runs the
- * state machine), so a refused bond, an unknown validator or a second
- * approval comes back at step 5 with its stable code, e.g. "transaction
- * rejected: unbond amount exceeds the validator's bonded stake
- * (unbond_exceeds)", and exit 1.
+ * The transaction commands take the path of txflow.c, the same one as the
+ * points commands of cmd_tx.c, so a mistake is reported as early and as
+ * cheaply as possible and nothing reaches the node before every argument
+ * checked out. What this file adds is step 1 for staking: amounts (u64,
+ * >= 1), validator keys (64 hex digits; for admit a valid Ed25519 point),
+ * names, ids, and evidence bytes, which are decoded here so that malformed
+ * evidence never costs a passphrase prompt. The node checks every staking
+ * rule at admission (its mempool runs the state machine), so a refused
+ * bond, an unknown validator or a second approval comes back from the POST
+ * with its stable code, e.g. "transaction rejected: unbond amount exceeds
+ * the validator's bonded stake (unbond_exceeds)", and exit 1.
  *
- * The flow is a sibling of cmd_tx.c's rather than a call into it because
- * that one is private to its file; the two are meant to stay in step.
+ * The read-only views GET and print through cmd_query.c's
+ * cairn_wallet_show, like every other view of the wallet.
  *
  * Stake is one chain-wide unit, separate from every brand's points, and
  * every amount of it is a u64 written in decimal, as the API writes it.
  */
 #include "cairn/wallet.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
-#include "cairn/address.h"
 #include "cairn/encoding.h"
 #include "cairn/evidence.h"
 
 /* Options shared by every staking transaction command. */
 #define CAIRN_STAKE_TX_OPTS                                                    \
-  {"expires-in", "BLOCKS", "the transaction expires this many blocks past "  \
-                           "the tip (default 100)"},                          \
-  {"no-wait", NULL, "return once the node has accepted the transaction "     \
-                    "into its mempool"},                                      \
-  {"wait-timeout", "SECONDS", "how long to wait for the commit (default 30)"}, \
-  {"passphrase-file", "FILE", "read the key's passphrase from the first line " \
-                              "of FILE (else $CAIRN_PASSPHRASE, else asked)"}, \
-  {"ref", "REF", "a client reference (at most 32 bytes): a second "           \
-                 "transaction from this key with the same REF is refused"}
+  CAIRN_TXFLOW_EXPIRY_OPT, CAIRN_TXFLOW_COMMON_OPTS("")
 
 #define CAIRN_STAKE_N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Default admission deadline: this many blocks past the tip. */
 #define CAIRN_STAKE_DEADLINE_IN_DEFAULT 100u
 
-/* Everything a staking transaction command gathers on its way. */
-typedef struct cairn_stakeflow {
-  const cairn_cmd_spec *spec;
-  const char *key_path;
-  const char *pass_file;
-  uint64_t expires_in;
-  bool no_wait;
-  uint64_t wait_timeout_s;
-  uint8_t pk[CAIRN_PUBKEY_BYTES];
-  char chain_id[CAIRN_CHAIN_ID_BYTES_MAX + 1];
-  uint64_t tip_height;
-  const char *id_name; /* "proposal" when the txid also names a proposal */
-  cairn_tx tx;
-} cairn_stakeflow;
-
 /* ---- step 1: options ---- */
 
-/* A required option's value, or a usage error. */
-static cairn_err cairn_stake_need(cairn_wallet *w, const cairn_cmd_spec *spec,
-                                  const cairn_args *a, const char *name,
-                                  const char **out) {
-  *out = cairn_wallet_opt(spec, a, name);
-  if (*out != NULL) return CAIRN_OK;
-  char hint[96];
-  snprintf(hint, sizeof hint, "see: cairn %s --help", spec->name);
-  return cairn_wallet_fail(w, CAIRN_EXIT_USAGE, CAIRN_ERR_USAGE, hint,
-                           "%s needs --%s", spec->name, name);
-}
-
-static cairn_err cairn_stake_ref(cairn_wallet *w, const char *s, cairn_tx *tx) {
-  tx->client_ref_len = 0;
-  if (s == NULL) return CAIRN_OK;
-  size_t n = strlen(s);
-  if (n > CAIRN_TX_CLIENT_REF_BYTES_MAX) {
-    return cairn_wallet_fail(w, CAIRN_EXIT_USAGE, CAIRN_ERR_USAGE, NULL,
-                             "--ref is %zu bytes long; at most %d are allowed",
-                             n, CAIRN_TX_CLIENT_REF_BYTES_MAX);
-  }
-  memcpy(tx->client_ref, s, n);
-  tx->client_ref_len = (uint8_t)n;
-  return CAIRN_OK;
-}
-
-/* The key and the transaction options. */
-static cairn_err cairn_stakeflow_options(cairn_wallet *w,
-                                         const cairn_cmd_spec *spec,
-                                         const cairn_args *a,
-                                         cairn_stakeflow *f) {
+/* The transaction options (txflow.c's step 1). A missing --key is
+ * reported as "NAME needs --key", like every other required option of
+ * these commands. */
+static cairn_err cairn_stake_options(cairn_wallet *w,
+                                     const cairn_cmd_spec *spec,
+                                     const cairn_args *a, cairn_txflow *f) {
   memset(f, 0, sizeof *f);
-  f->spec = spec;
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "key", &f->key_path));
-  f->pass_file = cairn_wallet_opt(spec, a, "passphrase-file");
-  f->no_wait = cairn_wallet_opt(spec, a, "no-wait") != NULL;
-  CAIRN_TRY(cairn_stake_ref(w, cairn_wallet_opt(spec, a, "ref"), &f->tx));
-  f->expires_in = CAIRN_WALLET_TX_EXPIRES_IN_DEFAULT;
-  f->wait_timeout_s = CAIRN_WALLET_WAIT_TIMEOUT_S_DEFAULT;
-  const char *v = cairn_wallet_opt(spec, a, "expires-in");
-  if (v != NULL) CAIRN_TRY(cairn_wallet_u64(w, "--expires-in", v, 1,
-                                            &f->expires_in));
-  v = cairn_wallet_opt(spec, a, "wait-timeout");
-  if (v != NULL) {
-    CAIRN_TRY(cairn_wallet_u64(w, "--wait-timeout", v, 1, &f->wait_timeout_s));
-    if (f->wait_timeout_s > CAIRN_WALLET_WAIT_TIMEOUT_S_MAX) {
-      return cairn_wallet_fail(w, CAIRN_EXIT_USAGE, CAIRN_ERR_USAGE, NULL,
-                               "--wait-timeout must be at most %u seconds",
-                               CAIRN_WALLET_WAIT_TIMEOUT_S_MAX);
-    }
-  }
-  return CAIRN_OK;
+  const char *key = NULL;
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "key", &key));
+  return cairn_txflow_options(w, spec, a, "expires-in", f);
 }
 
 /* A validator key: 64 hex digits. */
@@ -145,242 +69,6 @@ static cairn_err cairn_stake_validator_arg(cairn_wallet *w, const char *s,
                            "key, 64 hexadecimal characters (got '%s')", s);
 }
 
-/* ---- steps 2 to 6 ---- */
-
-static uint64_t cairn_stake_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Steps 2 and 3: the sender, the chain id and the tip. */
-static cairn_err cairn_stakeflow_connect(cairn_wallet *w, cairn_stakeflow *f) {
-  CAIRN_TRY(cairn_wallet_key_pubkey(w, f->key_path, f->pk));
-  json_t *st = NULL;
-  CAIRN_TRY(cairn_wallet_get(w, "/v1/status", "node status", &st));
-  const char *chain_id = NULL;
-  cairn_err err = cairn_wallet_field_str(w, st, "chain_id", &chain_id);
-  if (err == CAIRN_OK) {
-    err = cairn_wallet_field_u64(w, st, "height", &f->tip_height);
-  }
-  if (err == CAIRN_OK && (strlen(chain_id) == 0 ||
-                          strlen(chain_id) > CAIRN_CHAIN_ID_BYTES_MAX)) {
-    err = cairn_wallet_fail(w, CAIRN_EXIT_NODE, CAIRN_ERR_HTTP, NULL,
-                            "the node reports a malformed chain id");
-  }
-  if (err == CAIRN_OK) {
-    snprintf(f->chain_id, sizeof f->chain_id, "%s", chain_id);
-  }
-  json_decref(st);
-  return err;
-}
-
-/* Step 4: sequence and expiry. */
-static cairn_err cairn_stakeflow_header(cairn_wallet *w, cairn_stakeflow *f) {
-  char addr[CAIRN_ADDRESS_BUF], path[128];
-  cairn_address_encode(addr, sizeof addr, f->pk);
-  snprintf(path, sizeof path, "/v1/accounts/%s", addr);
-  json_t *acct = NULL;
-  CAIRN_TRY(cairn_wallet_get(w, path, "account", &acct));
-  uint64_t seq = 0;
-  cairn_err err = cairn_wallet_field_u64(w, acct, "next_sequence", &seq);
-  json_decref(acct);
-  CAIRN_TRY(err);
-  if (f->expires_in > UINT64_MAX - f->tip_height) {
-    return cairn_wallet_fail(w, CAIRN_EXIT_USAGE, CAIRN_ERR_USAGE, NULL,
-                             "--expires-in is too large");
-  }
-  cairn_tx *tx = &f->tx;
-  tx->version = CAIRN_TX_VERSION;
-  tx->chain_id_len = (uint8_t)strlen(f->chain_id);
-  memcpy(tx->chain_id, f->chain_id, tx->chain_id_len);
-  memcpy(tx->sender, f->pk, CAIRN_PUBKEY_BYTES);
-  tx->sequence = seq;
-  tx->expiry_height = f->tip_height + f->expires_in;
-  return CAIRN_OK;
-}
-
-/* Step 5a: unlock, sign, wipe. */
-static cairn_err cairn_stakeflow_sign(cairn_wallet *w, cairn_stakeflow *f) {
-  uint8_t sk[CAIRN_SECKEY_BYTES], pk[CAIRN_PUBKEY_BYTES];
-  CAIRN_TRY(cairn_wallet_key_unlock(w, f->key_path, f->pass_file, sk, pk));
-  cairn_err err = CAIRN_OK;
-  if (sodium_memcmp(pk, f->pk, CAIRN_PUBKEY_BYTES) != 0) {
-    err = cairn_wallet_fail(w, CAIRN_EXIT_KEY, CAIRN_ERR_BAD_KEY, NULL,
-                            "key file %s changed while in use", f->key_path);
-  } else if ((err = cairn_tx_sign(&f->tx, sk)) != CAIRN_OK) {
-    err = cairn_wallet_fail(w, CAIRN_EXIT_KEY, err, NULL,
-                            "cannot sign with key file %s: %s", f->key_path,
-                            cairn_strerror(err));
-  }
-  sodium_memzero(sk, sizeof sk);
-  return err;
-}
-
-/* Step 5b: encode and POST; *accepted is the node's 2xx answer. */
-static cairn_err cairn_stakeflow_post(cairn_wallet *w,
-                                      const cairn_stakeflow *f,
-                                      char txid_hex[65], json_t **accepted) {
-  *accepted = NULL;
-  uint8_t buf[CAIRN_TX_BYTES_MAX], txid[CAIRN_HASH_BYTES];
-  size_t len = 0;
-  cairn_err err = cairn_tx_encode(buf, sizeof buf, &len, &f->tx);
-  if (err != CAIRN_OK) {
-    return cairn_wallet_fail(w, CAIRN_EXIT_FAILED, err, NULL,
-                             "cannot encode the transaction: %s",
-                             cairn_strerror(err));
-  }
-  cairn_tx_id_bytes(txid, buf, len);
-  cairn_hex_encode(txid_hex, 65, txid, sizeof txid);
-  char hex[2 * CAIRN_TX_BYTES_MAX + 1];
-  cairn_hex_encode(hex, sizeof hex, buf, len);
-  json_t *req = json_pack("{s:s}", "tx", hex);
-  if (req == NULL) {
-    return cairn_wallet_fail(w, CAIRN_EXIT_FAILED, CAIRN_ERR_NOMEM, NULL,
-                             "out of memory");
-  }
-  int status = 0;
-  json_t *body = NULL;
-  err = cairn_wallet_post(w, "/v1/txs", req, &status, &body);
-  json_decref(req);
-  CAIRN_TRY(err);
-  if (status < 200 || status > 299) {
-    const char *ctx = status >= 500 && status != 503
-                          ? "the node failed to process the transaction"
-                          : "transaction rejected";
-    err = cairn_wallet_fail_api(w, status, body, ctx, f->key_path);
-    json_decref(body);
-    return err;
-  }
-  const char *node_txid = json_string_value(json_object_get(body, "txid"));
-  if (node_txid == NULL || strcmp(node_txid, txid_hex) != 0) {
-    json_decref(body);
-    return cairn_wallet_fail(w, CAIRN_EXIT_NODE, CAIRN_ERR_HTTP, NULL,
-                             "the node acknowledged transaction %s with a "
-                             "different id (%s)", txid_hex,
-                             node_txid != NULL ? node_txid : "none");
-  }
-  *accepted = body;
-  return CAIRN_OK;
-}
-
-/* One poll of GET /v1/txs/ID: OK with *done when committed, TIMEOUT to
- * keep waiting (*transport says whether the node answered), else reported. */
-static cairn_err cairn_stakeflow_poll(cairn_wallet *w,
-                                      const cairn_stakeflow *f,
-                                      const char *path, json_t **done,
-                                      cairn_err *transport) {
-  int status = 0;
-  json_t *body = NULL;
-  *transport = cairn_wallet_get_quiet(w, path, &status, &body);
-  if (*transport != CAIRN_OK) return CAIRN_ERR_TIMEOUT;
-  cairn_err err = CAIRN_ERR_TIMEOUT;
-  const char *st = json_string_value(json_object_get(body, "status"));
-  if (status == 404) {
-    err = CAIRN_ERR_TIMEOUT;
-  } else if (status != 200) {
-    err = cairn_wallet_fail_api(w, status, body, "transaction status",
-                                f->key_path);
-  } else if (st != NULL && strcmp(st, "committed") == 0) {
-    *done = body;
-    return CAIRN_OK;
-  } else if (st != NULL && strcmp(st, "rejected") == 0) {
-    err = cairn_wallet_fail_api(w, 422, body, "transaction rejected",
-                                f->key_path);
-  } else if (st == NULL || strcmp(st, "pending") != 0) {
-    err = cairn_wallet_field_str(w, NULL, "status", &st);
-  }
-  json_decref(body);
-  return err;
-}
-
-/* Step 6: wait for the commit. */
-static cairn_err cairn_stakeflow_wait(cairn_wallet *w,
-                                      const cairn_stakeflow *f,
-                                      const char *txid_hex, json_t **done) {
-  *done = NULL;
-  char path[96];
-  snprintf(path, sizeof path, "/v1/txs/%s", txid_hex);
-  uint64_t deadline = cairn_stake_now_ms() + f->wait_timeout_s * 1000u;
-  cairn_err transport = CAIRN_OK;
-  for (;;) {
-    cairn_err err = cairn_stakeflow_poll(w, f, path, done, &transport);
-    if (err != CAIRN_ERR_TIMEOUT) return err;
-    if (cairn_stake_now_ms() >= deadline) break;
-    struct timespec ts = {0, CAIRN_WALLET_POLL_MS * 1000000L};
-    nanosleep(&ts, NULL);
-  }
-  char hint[128];
-  snprintf(hint, sizeof hint, "check it later with: cairn tx %s", txid_hex);
-  if (transport != CAIRN_OK) {
-    return cairn_wallet_fail(w, CAIRN_EXIT_NODE, transport, hint,
-                             "lost contact with the node while waiting for "
-                             "transaction %s: %s", txid_hex,
-                             cairn_strerror(transport));
-  }
-  return cairn_wallet_fail(w, CAIRN_EXIT_FAILED, CAIRN_ERR_TIMEOUT, hint,
-                           "transaction %s was accepted but is not committed "
-                           "after %llu s", txid_hex,
-                           (unsigned long long)f->wait_timeout_s);
-}
-
-/* Print the outcome: human text, or the node's JSON (plus the proposal
- * id for admit). */
-static void cairn_stakeflow_print(const cairn_wallet *w,
-                                  const cairn_stakeflow *f,
-                                  const char *txid_hex, json_t *body,
-                                  bool committed) {
-  if (w->json) {
-    if (f->id_name != NULL) {
-      json_object_set_new(body, f->id_name, json_string(txid_hex));
-    }
-    cairn_wallet_print_json(body);
-    return;
-  }
-  if (f->id_name != NULL) printf("%s %s\n", f->id_name, txid_hex);
-  printf("txid %s\n", txid_hex);
-  if (!committed) {
-    printf("pending: accepted into the mempool (follow it with: cairn tx "
-           "%s)\n", txid_hex);
-    return;
-  }
-  json_int_t h = json_integer_value(json_object_get(body, "height"));
-  json_int_t pos = json_integer_value(json_object_get(body, "position"));
-  printf("committed in block %lld (position %lld)\n", (long long)h,
-         (long long)pos);
-}
-
-/* Steps 4 to 6 once the payload is filled in. Out: *result, the node's
- * answer (committed, or accepted with --no-wait), caller decrefs; NULL
- * when result is NULL, in which case it is printed. */
-static cairn_err cairn_stakeflow_run(cairn_wallet *w, cairn_stakeflow *f,
-                                     json_t **result) {
-  if (result != NULL) *result = NULL;
-  /* Only the staking types are built here; cmd_tx.c builds the others. */
-  assert(f->tx.type >= CAIRN_TX_BOND && f->tx.type <= CAIRN_TX_STAKE_TRANSFER);
-  assert(f->key_path != NULL && f->chain_id[0] != '\0');
-  CAIRN_TRY(cairn_stakeflow_header(w, f));
-  CAIRN_TRY(cairn_stakeflow_sign(w, f));
-  char txid_hex[65];
-  json_t *body = NULL;
-  CAIRN_TRY(cairn_stakeflow_post(w, f, txid_hex, &body));
-  if (!f->no_wait) {
-    json_decref(body);
-    body = NULL;
-    CAIRN_TRY(cairn_stakeflow_wait(w, f, txid_hex, &body));
-  }
-  if (result != NULL) {
-    *result = body;
-    return CAIRN_OK;
-  }
-  cairn_stakeflow_print(w, f, txid_hex, body, !f->no_wait);
-  json_decref(body);
-  return CAIRN_OK;
-}
-
-static cairn_err cairn_stakeflow_finish(cairn_wallet *w, cairn_stakeflow *f) {
-  return cairn_stakeflow_run(w, f, NULL);
-}
 
 /* ---- stake transfer ---- */
 
@@ -399,19 +87,19 @@ static const cairn_cmd_spec cairn_stake_transfer_spec = {
 static cairn_err cairn_stake_transfer_run(cairn_wallet *w,
                                           const cairn_args *a) {
   const cairn_cmd_spec *spec = &cairn_stake_transfer_spec;
-  cairn_stakeflow f;
-  CAIRN_TRY(cairn_stakeflow_options(w, spec, a, &f));
+  cairn_txflow f;
+  CAIRN_TRY(cairn_stake_options(w, spec, a, &f));
   const char *to, *amount;
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "to", &to));
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "amount", &amount));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "to", &to));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "amount", &amount));
   cairn_tx_stake_transfer st;
   memset(&st, 0, sizeof st);
   CAIRN_TRY(cairn_wallet_address(w, "--to", to, st.to));
   CAIRN_TRY(cairn_wallet_u64(w, "--amount", amount, 1, &st.amount));
-  CAIRN_TRY(cairn_stakeflow_connect(w, &f));
+  CAIRN_TRY(cairn_txflow_connect(w, &f));
   f.tx.type = CAIRN_TX_STAKE_TRANSFER;
   f.tx.u.stake_transfer = st;
-  return cairn_stakeflow_finish(w, &f);
+  return cairn_txflow_finish(w, &f, NULL);
 }
 
 int cairn_cmd_stake_transfer(cairn_wallet *w, int argc, char **argv) {
@@ -451,19 +139,19 @@ static const cairn_cmd_spec cairn_unbond_spec = {
 
 static cairn_err cairn_bond_run(cairn_wallet *w, const cairn_cmd_spec *spec,
                                 const cairn_args *a, uint8_t type) {
-  cairn_stakeflow f;
-  CAIRN_TRY(cairn_stakeflow_options(w, spec, a, &f));
+  cairn_txflow f;
+  CAIRN_TRY(cairn_stake_options(w, spec, a, &f));
   const char *validator, *amount;
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "validator", &validator));
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "amount", &amount));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "validator", &validator));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "amount", &amount));
   cairn_tx_bond b;
   memset(&b, 0, sizeof b);
   CAIRN_TRY(cairn_stake_validator_arg(w, validator, b.validator));
   CAIRN_TRY(cairn_wallet_u64(w, "--amount", amount, 1, &b.amount));
-  CAIRN_TRY(cairn_stakeflow_connect(w, &f));
+  CAIRN_TRY(cairn_txflow_connect(w, &f));
   f.tx.type = type;
   f.tx.u.bond = b;
-  return cairn_stakeflow_finish(w, &f);
+  return cairn_txflow_finish(w, &f, NULL);
 }
 
 int cairn_cmd_bond(cairn_wallet *w, int argc, char **argv) {
@@ -524,9 +212,9 @@ static cairn_err cairn_admit_args(cairn_wallet *w, const cairn_args *a,
   const cairn_cmd_spec *spec = &cairn_admit_spec;
   const char *validator, *name, *amount;
   const char *deadline = cairn_wallet_opt(spec, a, "deadline");
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "validator", &validator));
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "name", &name));
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "amount", &amount));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "validator", &validator));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "name", &name));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "amount", &amount));
   CAIRN_TRY(cairn_stake_validator_arg(w, validator, ad->validator));
   /* A key that is not a point of the curve could never sign a vote. */
   if (crypto_core_ed25519_is_valid_point(ad->validator) != 1) {
@@ -544,12 +232,12 @@ static cairn_err cairn_admit_args(cairn_wallet *w, const cairn_args *a,
 }
 
 static cairn_err cairn_admit_run(cairn_wallet *w, const cairn_args *a) {
-  cairn_stakeflow f;
+  cairn_txflow f;
   cairn_tx_admit ad;
   memset(&ad, 0, sizeof ad);
-  CAIRN_TRY(cairn_stakeflow_options(w, &cairn_admit_spec, a, &f));
+  CAIRN_TRY(cairn_stake_options(w, &cairn_admit_spec, a, &f));
   CAIRN_TRY(cairn_admit_args(w, a, &ad));
-  CAIRN_TRY(cairn_stakeflow_connect(w, &f));
+  CAIRN_TRY(cairn_txflow_connect(w, &f));
   if (ad.deadline_height == 0) {
     ad.deadline_height = f.tip_height + CAIRN_STAKE_DEADLINE_IN_DEFAULT;
   } else if (ad.deadline_height <= f.tip_height) {
@@ -562,7 +250,7 @@ static cairn_err cairn_admit_run(cairn_wallet *w, const cairn_args *a) {
   f.tx.type = CAIRN_TX_ADMIT;
   f.tx.u.admit = ad;
   f.id_name = "proposal";
-  return cairn_stakeflow_finish(w, &f);
+  return cairn_txflow_finish(w, &f, NULL);
 }
 
 int cairn_cmd_admit(cairn_wallet *w, int argc, char **argv) {
@@ -585,15 +273,15 @@ static const cairn_cmd_spec cairn_approve_spec = {
 
 static cairn_err cairn_approve_run(cairn_wallet *w, const cairn_args *a) {
   const cairn_cmd_spec *spec = &cairn_approve_spec;
-  cairn_stakeflow f;
-  CAIRN_TRY(cairn_stakeflow_options(w, spec, a, &f));
+  cairn_txflow f;
+  CAIRN_TRY(cairn_stake_options(w, spec, a, &f));
   const char *id;
-  CAIRN_TRY(cairn_stake_need(w, spec, a, "proposal", &id));
+  CAIRN_TRY(cairn_txflow_need(w, spec, a, "proposal", &id));
   CAIRN_TRY(cairn_wallet_hash_arg(w, "--proposal", id,
                                   f.tx.u.approve.proposal));
-  CAIRN_TRY(cairn_stakeflow_connect(w, &f));
+  CAIRN_TRY(cairn_txflow_connect(w, &f));
   f.tx.type = CAIRN_TX_APPROVE;
-  return cairn_stakeflow_finish(w, &f);
+  return cairn_txflow_finish(w, &f, NULL);
 }
 
 int cairn_cmd_approve(cairn_wallet *w, int argc, char **argv) {
@@ -643,17 +331,17 @@ static cairn_err cairn_evidence_bytes(cairn_wallet *w, const char *what,
 }
 
 /* Submit one evidence as an EVIDENCE transaction. *result as for
- * cairn_stakeflow_run. */
+ * cairn_txflow_finish. */
 static cairn_err cairn_evidence_submit_one(cairn_wallet *w,
                                            const cairn_args *a,
                                            const uint8_t *bytes,
                                            json_t **result) {
-  cairn_stakeflow f;
-  CAIRN_TRY(cairn_stakeflow_options(w, &cairn_evidence_submit_spec, a, &f));
-  CAIRN_TRY(cairn_stakeflow_connect(w, &f));
+  cairn_txflow f;
+  CAIRN_TRY(cairn_stake_options(w, &cairn_evidence_submit_spec, a, &f));
+  CAIRN_TRY(cairn_txflow_connect(w, &f));
   f.tx.type = CAIRN_TX_EVIDENCE;
   memcpy(f.tx.u.evidence.evidence, bytes, CAIRN_EVIDENCE_BYTES);
-  return cairn_stakeflow_run(w, &f, result);
+  return cairn_txflow_finish(w, &f, result);
 }
 
 /* Whether the first n entries of list name the same offender as entry i. */
@@ -731,8 +419,8 @@ static cairn_err cairn_evidence_submit_run(cairn_wallet *w,
                              "evidence submit needs --key FILE and exactly "
                              "one of --evidence HEX or --from-node");
   }
-  cairn_stakeflow f; /* the options are checked before anything else */
-  CAIRN_TRY(cairn_stakeflow_options(w, spec, a, &f));
+  cairn_txflow f; /* the options are checked before anything else */
+  CAIRN_TRY(cairn_stake_options(w, spec, a, &f));
   if (from_node) return cairn_evidence_from_node(w, a);
   uint8_t bytes[CAIRN_EVIDENCE_BYTES];
   CAIRN_TRY(cairn_evidence_bytes(w, "--evidence", CAIRN_EXIT_USAGE, hex,
@@ -749,21 +437,6 @@ int cairn_cmd_evidence_submit(cairn_wallet *w, int argc, char **argv) {
 }
 
 /* ---- read-only: stake balance, evidence list, validators, admission ---- */
-
-/* GET path, then print it as JSON (with --json) or through human(). */
-typedef cairn_err (*cairn_stake_human_fn)(cairn_wallet *w, const json_t *body);
-
-static cairn_err cairn_stake_show(cairn_wallet *w, const char *path,
-                                  const char *what,
-                                  cairn_stake_human_fn human) {
-  json_t *body = NULL;
-  CAIRN_TRY(cairn_wallet_get(w, path, what, &body));
-  cairn_err err = CAIRN_OK;
-  if (w->json) cairn_wallet_print_json(body);
-  else err = human(w, body);
-  json_decref(body);
-  return err;
-}
 
 /* "in set", "jailed" or "not in set" for a validator record. */
 static const char *cairn_stake_record_state(const json_t *rec) {
@@ -812,8 +485,7 @@ static cairn_err cairn_stake_balance_human(cairn_wallet *w, const json_t *b) {
 }
 
 static const cairn_opt cairn_stake_balance_opts[] = {
-    {"key", "FILE", "use the address of this key file (no passphrase "
-                    "needed)"},
+    CAIRN_WALLET_ACCOUNT_OPT,
 };
 static const cairn_cmd_spec cairn_stake_balance_spec = {
     "stake balance", "[ADDRESS | --key FILE]",
@@ -821,20 +493,9 @@ static const cairn_cmd_spec cairn_stake_balance_spec = {
     cairn_stake_balance_opts, 1, 0, 1};
 
 int cairn_cmd_stake_balance(cairn_wallet *w, int argc, char **argv) {
-  const cairn_cmd_spec *spec = &cairn_stake_balance_spec;
-  cairn_args a;
-  cairn_err err = cairn_wallet_parse(w, spec, argc, argv, &a);
-  if (err != CAIRN_OK || a.help) return cairn_wallet_exit(w, err);
-  uint8_t pk[CAIRN_PUBKEY_BYTES];
-  err = cairn_wallet_account_arg(w, a.n_pos > 0 ? a.pos[0] : NULL,
-                                 cairn_wallet_opt(spec, &a, "key"), pk);
-  if (err == CAIRN_OK) {
-    char addr[CAIRN_ADDRESS_BUF], path[160];
-    cairn_address_encode(addr, sizeof addr, pk);
-    snprintf(path, sizeof path, "/v1/stake/%s", addr);
-    err = cairn_stake_show(w, path, "stake", cairn_stake_balance_human);
-  }
-  return cairn_wallet_exit(w, err);
+  return cairn_wallet_show_account(w, &cairn_stake_balance_spec, argc, argv,
+                                   "/v1/stake/", "", "stake",
+                                   cairn_stake_balance_human);
 }
 
 static cairn_err cairn_evidence_list_human(cairn_wallet *w, const json_t *b) {
@@ -871,8 +532,8 @@ int cairn_cmd_evidence_list(cairn_wallet *w, int argc, char **argv) {
   cairn_err err =
       cairn_wallet_parse(w, &cairn_evidence_list_spec, argc, argv, &a);
   if (err == CAIRN_OK && !a.help) {
-    err = cairn_stake_show(w, "/v1/evidence", "evidence list",
-                           cairn_evidence_list_human);
+    err = cairn_wallet_show(w, "/v1/evidence", "evidence list",
+                            cairn_evidence_list_human);
   }
   return cairn_wallet_exit(w, err);
 }
@@ -973,8 +634,8 @@ int cairn_cmd_validators(cairn_wallet *w, int argc, char **argv) {
   cairn_args a;
   cairn_err err = cairn_wallet_parse(w, &cairn_validators_spec, argc, argv, &a);
   if (err == CAIRN_OK && !a.help) {
-    err = cairn_stake_show(w, "/v1/validators", "validator set",
-                           cairn_validators_human);
+    err = cairn_wallet_show(w, "/v1/validators", "validator set",
+                            cairn_validators_human);
   }
   return cairn_wallet_exit(w, err);
 }
@@ -1022,8 +683,8 @@ int cairn_cmd_admission(cairn_wallet *w, int argc, char **argv) {
   if (err == CAIRN_OK) {
     char path[96];
     snprintf(path, sizeof path, "/v1/admissions/%s", a.pos[0]);
-    err = cairn_stake_show(w, path, "admission proposal",
-                           cairn_admission_human);
+    err = cairn_wallet_show(w, path, "admission proposal",
+                            cairn_admission_human);
   }
   return cairn_wallet_exit(w, err);
 }

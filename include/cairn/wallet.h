@@ -8,7 +8,9 @@
  * cmd_proof.c, cmd_stake.c).
  * What every command shares: output.c (option parsing, error reporting
  * with exit codes, argument values) and api.c (node requests and checked
- * access to the fields of responses).
+ * access to the fields of responses). What groups of commands share:
+ * txflow.c (build, sign, submit and wait for a transaction: cmd_tx.c,
+ * cmd_stake.c) and cmd_query.c's views (GET and print as JSON or text).
  *
  * Error discipline: helpers return cairn_err; a helper that returns an error
  * has already reported it (cairn_wallet_fail), recording the exit code in
@@ -192,6 +194,130 @@ CAIRN_MUST_CHECK cairn_err cairn_wallet_key_unlock(
 CAIRN_MUST_CHECK cairn_err cairn_wallet_account_arg(
     cairn_wallet *w, const char *address, const char *key_path,
     uint8_t pk[CAIRN_PUBKEY_BYTES]);
+
+/* ---- the transaction flow (txflow.c) ---- */
+
+/* Option table entries every transaction command declares, after its own
+ * options: the transaction's expiry (a command whose own --expires-in
+ * means something else, like coupon issue, declares --tx-expires-in
+ * instead), then waiting, the passphrase and the client reference.
+ * ref_help_tail (a string literal, may be "") ends the help of --ref. */
+#define CAIRN_TXFLOW_EXPIRY_OPT                                                \
+  {"expires-in", "BLOCKS", "the transaction expires this many blocks past "  \
+                           "the tip (default 100)"}
+#define CAIRN_TXFLOW_COMMON_OPTS(ref_help_tail)                                \
+  {"no-wait", NULL, "return once the node has accepted the transaction "     \
+                    "into its mempool"},                                      \
+  {"wait-timeout", "SECONDS", "how long to wait for the commit (default 30)"}, \
+  {"passphrase-file", "FILE", "read the key's passphrase from the first line " \
+                              "of FILE (else $CAIRN_PASSPHRASE, else asked)"}, \
+  {"ref", "REF", "a client reference (at most 32 bytes): a second "           \
+                 "transaction from this key with the same REF is "           \
+                 "refused" ref_help_tail}
+
+/* Everything a transaction command gathers on its way to the node. The
+ * command fills in tx.type and tx.u (and id_name, id_hex) between
+ * cairn_txflow_connect and cairn_txflow_finish; the rest of tx is the
+ * flow's. */
+typedef struct cairn_txflow {
+  const char *key_path;  /* --key: the signer */
+  const char *pass_file; /* --passphrase-file, or NULL */
+  uint64_t expires_in;   /* blocks past the tip */
+  bool no_wait;
+  uint64_t wait_timeout_s;
+  uint8_t pk[CAIRN_PUBKEY_BYTES]; /* the sender, from the key file */
+  char chain_id[CAIRN_CHAIN_ID_BYTES_MAX + 1];
+  uint64_t tip_height;
+  /* "coupon", "hold", "agreement", "proposal" when the transaction creates
+   * something with an id (printed as "coupon ID" / JSON "coupon": ID), else
+   * NULL. The id is id_hex, or the txid when id_hex is "". */
+  const char *id_name;
+  char id_hex[2 * CAIRN_HASH_BYTES + 1];
+  cairn_tx tx;
+} cairn_txflow;
+
+/* Step 1: zero *f and read the transaction options of spec: --key (a
+ * usage error "NAME needs --key FILE (the signing key)" if absent),
+ * --passphrase-file, --no-wait, --ref (at most CAIRN_TX_CLIENT_REF_BYTES_MAX
+ * bytes), --wait-timeout (1 to CAIRN_WALLET_WAIT_TIMEOUT_S_MAX seconds),
+ * and the transaction's expiry from option tx_expiry_flag (without "--";
+ * at least 1). Nothing is asked of the node or the key file.
+ * Errors (reported, exit 2): USAGE. */
+CAIRN_MUST_CHECK cairn_err cairn_txflow_options(cairn_wallet *w,
+                                                const cairn_cmd_spec *spec,
+                                                const cairn_args *a,
+                                                const char *tx_expiry_flag,
+                                                cairn_txflow *f);
+/* The value of spec's option `name`, which the command requires: a usage
+ * error "NAME needs --name" (hint: its --help) if absent.
+ * Errors (reported, exit 2): USAGE; *out is NULL then. */
+CAIRN_MUST_CHECK cairn_err cairn_txflow_need(cairn_wallet *w,
+                                             const cairn_cmd_spec *spec,
+                                             const cairn_args *a,
+                                             const char *name,
+                                             const char **out);
+/* A text option (order reference, label, client reference) of at most max
+ * (<= 255) bytes into out (not NUL-terminated) and *out_len; s NULL (the
+ * option is absent) gives length 0. flag names it in messages.
+ * Errors (reported, exit 2): USAGE (too long); *out_len is 0 then. */
+CAIRN_MUST_CHECK cairn_err cairn_txflow_text(cairn_wallet *w,
+                                             const char *flag, const char *s,
+                                             size_t max, uint8_t *out,
+                                             uint8_t *out_len);
+/* Steps 2 and 3: the sender's public key from the key file (no
+ * passphrase), and the chain id and tip height from GET /v1/status.
+ * Errors (reported): of cairn_wallet_key_pubkey (exit 4), of
+ * cairn_wallet_get (exit 1 or 3), HTTP (a malformed answer, exit 3). */
+CAIRN_MUST_CHECK cairn_err cairn_txflow_connect(cairn_wallet *w,
+                                                cairn_txflow *f);
+/* Resolve a brand given by name or number through GET /v1/brands.
+ * Errors (reported): UNKNOWN_BRAND (exit 1, with the chain's brands as the
+ * hint), those of cairn_wallet_get and the brands field; *id is 0 then. */
+CAIRN_MUST_CHECK cairn_err cairn_txflow_brand(cairn_wallet *w,
+                                              const char *arg, uint32_t *id);
+/* Steps 4 to 6, once the command has filled in its payload: sequence and
+ * expiry, unlock and sign (the key is wiped), POST /v1/txs, and unless
+ * --no-wait, wait for the commit.
+ * result NULL: print the outcome (human text: "ID_NAME ID", "txid ID" and
+ * pending or the block; with --json the node's answer plus ID_NAME).
+ * result not NULL: print nothing; *result is the node's answer (committed,
+ * or accepted with --no-wait), which the caller decrefs; NULL on failure.
+ * Errors (all reported): USAGE (--expires-in overflows, exit 2), key
+ * errors (exit 4), the node's refusal or rejection with its code (exit 1),
+ * TIMEOUT (not committed within --wait-timeout, exit 1), transport and bad
+ * answers (exit 3). */
+CAIRN_MUST_CHECK cairn_err cairn_txflow_finish(cairn_wallet *w,
+                                               cairn_txflow *f,
+                                               json_t **result);
+
+/* ---- read-only views (cmd_query.c) ---- */
+
+/* The option of a command that takes [ADDRESS | --key FILE]. */
+#define CAIRN_WALLET_ACCOUNT_OPT                                               \
+  {"key", "FILE", "use the address of this key file (no passphrase "        \
+                  "needed)"}
+
+/* Prints a node's answer for a person. Errors reported (a field the text
+ * needs is missing or mistyped: exit 3). */
+typedef cairn_err (*cairn_wallet_human_fn)(cairn_wallet *w,
+                                           const json_t *body);
+
+/* GET path (what names it in messages, as for cairn_wallet_get), then
+ * print the answer: unchanged with --json, else through human.
+ * Errors: of cairn_wallet_get and of human (reported). */
+CAIRN_MUST_CHECK cairn_err cairn_wallet_show(cairn_wallet *w,
+                                             const char *path,
+                                             const char *what,
+                                             cairn_wallet_human_fn human);
+/* A whole command that shows one account's resource: parse argv against
+ * spec (whose options are CAIRN_WALLET_ACCOUNT_OPT alone, with 0 or 1
+ * positional ADDRESS), take the account from ADDRESS or --key FILE, and
+ * show GET <prefix><address><suffix> as cairn_wallet_show does.
+ * Returns the process exit code. */
+int cairn_wallet_show_account(cairn_wallet *w, const cairn_cmd_spec *spec,
+                              int argc, char **argv, const char *prefix,
+                              const char *suffix, const char *what,
+                              cairn_wallet_human_fn human);
 
 /* ---- commands: each returns the process exit code ---- */
 
