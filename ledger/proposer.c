@@ -55,6 +55,8 @@ static void proposer_rescale(cairn_proposer_state *st) {
 
 /* floor(a / n) and the remainder in [0, n). */
 static int64_t floor_div(int64_t a, int64_t n, int64_t *rem) {
+  assert(n > 0);
+  if (n <= 0) return 0; /* unreachable: sets have at least one member */
   int64_t q = a / n, r = a % n;
   if (r < 0) {
     q -= 1;

@@ -58,6 +58,16 @@ static cairn_err voteset_check_header(const cairn_voteset *s,
   return CAIRN_OK;
 }
 
+/* Field by field: the struct has padding, so memcmp of the whole would
+ * compare indeterminate bytes. */
+static bool vote_same(const cairn_vote *a, const cairn_vote *b) {
+  return a->type == b->type && a->height == b->height &&
+         a->round == b->round &&
+         memcmp(a->block_hash, b->block_hash, CAIRN_HASH_BYTES) == 0 &&
+         memcmp(a->validator, b->validator, CAIRN_ED25519_PUBKEY_BYTES) == 0 &&
+         memcmp(a->sig, b->sig, CAIRN_ED25519_SIG_BYTES) == 0;
+}
+
 cairn_err cairn_voteset_add(cairn_voteset *s, cairn_vote conflict[2],
                             const cairn_vote *v) {
   assert(s != NULL && conflict != NULL && v != NULL);
@@ -68,7 +78,7 @@ cairn_err cairn_voteset_add(cairn_voteset *s, cairn_vote conflict[2],
   if (idx < 0) return CAIRN_ERR_NOT_VALIDATOR;
   const cairn_vote *first = &s->votes[idx];
   /* A byte-identical repeat was verified when it was first added. */
-  if (s->have[idx] && memcmp(first, v, sizeof *v) == 0) return CAIRN_OK;
+  if (s->have[idx] && vote_same(first, v)) return CAIRN_OK;
   if (cairn_vote_verify(v, s->chain_id, s->chain_id_len) != CAIRN_OK) {
     return CAIRN_ERR_BAD_SIG;
   }
