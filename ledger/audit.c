@@ -528,9 +528,9 @@ static cairn_err audit_lane_alarms(audit_engine *e, size_t i) {
 /* ---- the report ---- */
 
 /* Extend the report with the blocks the first replica verified in earlier
- * runs (decoding only: they were verified then). The validator set in
- * force is the chain's: sets do not change after genesis in this
- * protocol version. */
+ * runs (decoding only: they were verified then). Each block is counted
+ * against the validator set that was in force at its height, which the
+ * replica's chain keeps for every height (cairn_chain_valset_at). */
 static cairn_err audit_report_catch_up(audit_engine *e) {
   audit_lane *l = &e->lanes[0];
   cairn_report *rep = e->report;
@@ -546,9 +546,10 @@ static cairn_err audit_report_catch_up(audit_engine *e) {
     err = cairn_store_block(r, h, &b, &blen, &c, &clen);
     if (err == CAIRN_OK) err = audit_block_hash(e, b, blen, &hdr, hash);
     if (err == CAIRN_OK) err = cairn_commit_decode(e->commit, c, clen);
+    if (err == CAIRN_OK) err = cairn_chain_valset_at(l->chain, h, e->valset);
     if (err == CAIRN_OK)
       err = cairn_report_add_block(rep, &hdr, hash, e->txs, e->commit,
-                                   cairn_chain_valset(l->chain));
+                                   e->valset);
   }
   if (r != NULL) cairn_store_read_end(r);
   if (err != CAIRN_OK)

@@ -12,8 +12,19 @@
  * whose hash the header also carries. What remains is to decide which
  * validator set - or which block - to believe, and that is the trust
  * anchor the verifier brings: a genesis document it got from a source it
- * trusts (the set in force is the genesis set until validator-set changes
- * exist), or the hash of the block itself, taken from somewhere it trusts.
+ * trusts, or the hash of the block itself, taken from somewhere it trusts.
+ *
+ * The set changes over a chain's life (bonding, admission, jailing), and a
+ * header names only the hash of the set in force at its own height. So a
+ * genesis vouches for a proof only while the block's set is still the
+ * genesis set. A later set could be followed from genesis only by proving
+ * each change against the set before it, and no header or commit carries
+ * that link: the change is in the state, which a proof does not hold, and
+ * the first block of a new set is signed by the new set alone. Rather than
+ * accept a set it cannot trace, the verifier refuses such a proof under a
+ * genesis anchor with a sentence that says why and what to do instead:
+ * check it against a trusted block hash of the chain, which binds the set
+ * through the header's validators_hash.
  *
  * A proof therefore carries raw bytes - the transaction, the header, the
  * commit - exactly as they were hashed and signed, plus the audit path and
@@ -883,7 +894,10 @@ static cairn_err proof_verify_commit(const proof_parts *x,
   return CAIRN_OK;
 }
 
-/* The proof's set equals the trusted genesis's, member by member. */
+/* The proof's set equals the trusted genesis's, member by member. A set
+ * that differs is most likely the set of a later epoch (the header binds
+ * it and more than 2/3 of it signed, steps 6 and 7), which genesis alone
+ * cannot vouch for: the sentence says so and names the way out. */
 static cairn_err proof_valset_same(const cairn_valset *a,
                                    const cairn_valset *g, char *why,
                                    size_t why_cap) {
@@ -897,9 +911,13 @@ static cairn_err proof_valset_same(const cairn_valset *a,
     uint8_t ha[CAIRN_HASH_BYTES], hg[CAIRN_HASH_BYTES];
     cairn_valset_hash(ha, a);
     cairn_valset_hash(hg, g);
-    PROOF_FAIL(CAIRN_ERR_BAD_VALSET, "the proof's validator set (%u members, "
-               "hash %s) is not the trusted genesis's (%u members, hash %s)",
-               (unsigned)a->n, proof_hex32(ha).s, (unsigned)g->n,
+    PROOF_FAIL(CAIRN_ERR_BAD_VALSET, "the block's validator set differs "
+               "from genesis (the set changed at some height): the proof's "
+               "validator set (%u members, hash %s) is not the trusted "
+               "genesis's (%u members, hash %s), and a genesis alone cannot "
+               "vouch for a later set; verify against a trusted block hash "
+               "from this chain, e.g. `cairn verify-proof FILE --block-hash "
+               "HASH`", (unsigned)a->n, proof_hex32(ha).s, (unsigned)g->n,
                proof_hex32(hg).s);
   }
   for (uint32_t i = 0; i < a->n; i++) {

@@ -15,9 +15,21 @@
  * until the whole block has been tallied, so a block it cannot take leaves
  * the report as it was.
  *
+ * The validator set changes over a chain's life (bonding, admission,
+ * jailing: staking.h), so the caller hands each block the set that was in
+ * force at its height, and the report keeps one row per validator that was
+ * ever in a set: its misses count only blocks of sets that held it, and the
+ * heights it was in the set are kept as a few ranges. EVIDENCE transactions
+ * name their offender, which is how slashing events are counted. What a
+ * validator holds now (power in force, bonded stake, jailed) is not in the
+ * blocks but in the state, so finish copies it from the staking records,
+ * which also brings in validators that are on record but were never in a
+ * set yet (admitted for a later height).
+ *
  * When the replay is done, cairn_report_finish reads the replayed state:
  * each brand's lifetime counters (brand_stats), every balance, every
- * coupon and what brands owe each other (settlements). The counters give
+ * coupon, what brands owe each other (settlements) and every validator
+ * record. The counters give
  * the report's point columns, because they also see the doors the
  * transaction tally does not name one by one (partner redemption, expiry,
  * reversal, holds). Then three checks tie the sides
@@ -43,18 +55,24 @@
 #include <string.h>
 
 #include "cairn/encoding.h"
+#include "cairn/evidence.h"
 #include "cairn/json.h"
+#include "cairn/staking.h"
 #include "cairn/state.h"
 #include "cairn/tx.h"
 
-/* Cells of the text and CSV tables: a 64-hex-digit key is the widest. */
-#define REPORT_CELL_BYTES 72
+/* Cells of the text and CSV tables: the widest is a validator's list of
+ * height ranges, CAIRN_REPORT_SPANS_MAX of "from-to" with 20-digit
+ * numbers, comma-separated (longer text is cut, never overrun). */
+#define REPORT_CELL_BYTES 192
 #define REPORT_COLS_MAX 10
 /* Hex digits of a validator key shown in the text table. */
 #define REPORT_KEY_HEX_SHORT 16
 
 _Static_assert(CAIRN_TX_TYPE_MAX < CAIRN_REPORT_TX_TYPES,
                "every transaction type has a counter");
+_Static_assert(CAIRN_REPORT_SPANS_MAX * 42 <= REPORT_CELL_BYTES,
+               "every range of heights fits in a cell");
 
 /* ---- small helpers ---- */
 
@@ -112,6 +130,7 @@ void cairn_report_init(cairn_report *r, const cairn_genesis *g,
     snprintf(r->validators[i].name, sizeof r->validators[i].name, "%s",
              v->name);
     r->validators[i].power = v->power;
+    r->validators[i].bonded = v->power; /* genesis bonds its power */
   }
 }
 
@@ -125,7 +144,24 @@ typedef struct report_delta {
 typedef struct report_block_delta {
   report_delta brand[CAIRN_BRANDS_MAX];
   uint64_t types[CAIRN_REPORT_TX_TYPES];
+  /* The offenders of the block's EVIDENCE transactions, in block order. A
+   * valid block jails each offender once and only members of a set can be
+   * accused, so a set's worth is the most a verified block holds. */
+  uint32_t n_offenders;
+  uint8_t offenders[CAIRN_VALIDATORS_MAX][CAIRN_ED25519_PUBKEY_BYTES];
 } report_block_delta;
+
+/* Note the offender of an EVIDENCE transaction. */
+static cairn_err report_tally_evidence(report_block_delta *d,
+                                       const cairn_tx *tx) {
+  cairn_evidence e;
+  CAIRN_TRY(cairn_evidence_decode(&e, tx->u.evidence.evidence,
+                                  CAIRN_EVIDENCE_BYTES));
+  if (d->n_offenders == CAIRN_VALIDATORS_MAX) return CAIRN_ERR_LIMIT;
+  memcpy(d->offenders[d->n_offenders++], e.a.validator,
+         CAIRN_ED25519_PUBKEY_BYTES);
+  return CAIRN_OK;
+}
 
 /* Add one decoded transaction to the block's delta. */
 static cairn_err report_tally_tx(const cairn_report *r, report_block_delta *d,
@@ -161,6 +197,7 @@ static cairn_err report_tally_txs(const cairn_report *r, report_block_delta *d,
     cairn_tx tx;
     CAIRN_TRY(cairn_tx_decode(&tx, txs[i].p, txs[i].len));
     d->types[tx.type < CAIRN_REPORT_TX_TYPES ? tx.type : 0]++;
+    if (tx.type == CAIRN_TX_EVIDENCE) CAIRN_TRY(report_tally_evidence(d, &tx));
     CAIRN_TRY(report_tally_tx(r, d, &tx));
   }
   return CAIRN_OK;
@@ -200,44 +237,80 @@ static int report_validator_find(const cairn_report *r, const uint8_t pk[32]) {
   return -1 - (int)lo;
 }
 
-/* Whether every member of vs has or can get a slot in the report. */
+/* Whether pk is new to the report and not among keys[0..n). */
+static bool report_key_fresh(const cairn_report *r, const uint8_t pk[32],
+                             const uint8_t (*keys)[32], uint32_t n) {
+  if (report_validator_find(r, pk) >= 0) return false;
+  for (uint32_t i = 0; i < n; i++)
+    if (memcmp(keys[i], pk, 32) == 0) return false;
+  return true;
+}
+
+/* Whether every member of vs and every offender of d has or can get a
+ * slot in the report. The set's keys are distinct (ascending); an
+ * offender outside the set is counted once however often it appears. */
 static bool report_validators_fit(const cairn_report *r,
-                                  const cairn_valset *vs) {
+                                  const cairn_valset *vs,
+                                  const report_block_delta *d) {
   uint32_t fresh = 0;
   for (uint32_t i = 0; i < vs->n; i++)
     fresh += report_validator_find(r, vs->v[i].pubkey) < 0;
-  return r->n_validators + fresh <= CAIRN_VALIDATORS_MAX;
+  for (uint32_t i = 0; i < d->n_offenders; i++) {
+    const uint8_t *pk = d->offenders[i];
+    fresh += cairn_valset_find(vs, pk) < 0 &&
+             report_key_fresh(r, pk, d->offenders, i);
+  }
+  return r->n_validators + fresh <= CAIRN_REPORT_VALIDATORS_MAX;
 }
 
-/* The slot of a validator, inserting it if it is new (there is room:
- * report_validators_fit). */
+/* The slot of a validator, inserting it (named name) if it is new; there
+ * is room (report_validators_fit, or a check of the caller). */
 static cairn_report_validator *report_validator_slot(cairn_report *r,
-                                                     const cairn_validator *v) {
-  int k = report_validator_find(r, v->pubkey);
+                                                     const uint8_t pk[32],
+                                                     const char *name) {
+  int k = report_validator_find(r, pk);
   if (k >= 0) return &r->validators[k];
   uint32_t at = (uint32_t)(-1 - k);
-  assert(r->n_validators < CAIRN_VALIDATORS_MAX && at <= r->n_validators);
+  assert(r->n_validators < CAIRN_REPORT_VALIDATORS_MAX);
+  assert(at <= r->n_validators);
   memmove(&r->validators[at + 1], &r->validators[at],
           (r->n_validators - at) * sizeof r->validators[0]);
   r->n_validators++;
   cairn_report_validator *slot = &r->validators[at];
   memset(slot, 0, sizeof *slot);
-  memcpy(slot->pubkey, v->pubkey, CAIRN_ED25519_PUBKEY_BYTES);
-  snprintf(slot->name, sizeof slot->name, "%s", v->name);
+  memcpy(slot->pubkey, pk, CAIRN_ED25519_PUBKEY_BYTES);
+  snprintf(slot->name, sizeof slot->name, "%s", name);
   return slot;
 }
 
-/* Proposer and missed signatures. The commit's signers and the set both
- * ascend by key, so one merge walk finds who is missing. Validators are
- * counted at most once per block, so their counters stay below the height
- * and cannot overflow. */
+/* Count height h as one at which v was in the set: extend its last range
+ * when h follows it, else open a new one (or, with no room left, stretch
+ * the last range over the gap). */
+static void report_in_set(cairn_report_validator *v, uint64_t h) {
+  assert(v->n_spans <= CAIRN_REPORT_SPANS_MAX);
+  assert(v->n_spans == 0 || v->spans[v->n_spans - 1].to < h);
+  v->blocks_in_set++;
+  if (v->n_spans > 0 && v->spans[v->n_spans - 1].to + 1 == h) {
+    v->spans[v->n_spans - 1].to = h;
+  } else if (v->n_spans < CAIRN_REPORT_SPANS_MAX) {
+    v->spans[v->n_spans++] = (cairn_report_span){h, h};
+  } else {
+    v->spans[CAIRN_REPORT_SPANS_MAX - 1].to = h;
+  }
+}
+
+/* Proposer, missed signatures and membership at this height. The commit's
+ * signers and the set both ascend by key, so one merge walk finds who is
+ * missing. Validators are counted at most once per block, so their
+ * counters stay below the height and cannot overflow. */
 static void report_votes(cairn_report *r, const cairn_block_header *h,
                          const cairn_commit *c, const cairn_valset *vs) {
   uint16_t j = 0;
   for (uint32_t i = 0; i < vs->n; i++) {
     const cairn_validator *v = &vs->v[i];
-    cairn_report_validator *rv = report_validator_slot(r, v);
+    cairn_report_validator *rv = report_validator_slot(r, v->pubkey, v->name);
     rv->power = v->power;
+    report_in_set(rv, h->height);
     while (j < c->n_sigs && memcmp(c->sigs[j].validator, v->pubkey, 32) < 0)
       j++;
     bool signed_it =
@@ -245,6 +318,15 @@ static void report_votes(cairn_report *r, const cairn_block_header *h,
     if (!signed_it) rv->missed++;
     if (memcmp(h->proposer, v->pubkey, 32) == 0) rv->proposed++;
   }
+}
+
+/* One slashing event per EVIDENCE transaction; an offender the report has
+ * not seen in a set (impossible on a chain verified from genesis) gets a
+ * slot named later by finish. At most one event per transaction, so the
+ * counters stay below the number of transactions. */
+static void report_offences(cairn_report *r, const report_block_delta *d) {
+  for (uint32_t i = 0; i < d->n_offenders; i++)
+    report_validator_slot(r, d->offenders[i], "")->slashing_events++;
 }
 
 /* Tally the block's transactions into a delta and check that it fits. */
@@ -268,19 +350,21 @@ cairn_err cairn_report_add_block(cairn_report *r, const cairn_block_header *h,
   if (r->height == UINT64_MAX || h->height != r->height + 1 ||
       memcmp(h->prev_hash, r->hash, CAIRN_HASH_BYTES) != 0)
     return CAIRN_ERR_ARG;
-  if (vs->n > CAIRN_VALIDATORS_MAX || !report_validators_fit(r, vs))
-    return CAIRN_ERR_LIMIT;
+  if (vs->n > CAIRN_VALIDATORS_MAX) return CAIRN_ERR_LIMIT;
   report_block_delta *d = calloc(1, sizeof *d);
   if (d == NULL) return CAIRN_ERR_NOMEM;
   uint64_t txs_total = 0;
   cairn_err err = report_block_delta_of(r, h, txs, d, &txs_total);
+  if (err == CAIRN_OK && !report_validators_fit(r, vs, d))
+    err = CAIRN_ERR_LIMIT;
   if (err == CAIRN_OK) {
     err = report_merge(r, d, true);
     assert(err == CAIRN_OK); /* the dry run took the same steps */
+    report_votes(r, h, c, vs);
+    report_offences(r, d);
   }
   free(d);
   if (err != CAIRN_OK) return err;
-  report_votes(r, h, c, vs);
   r->txs = txs_total;
   r->blocks++;
   r->height = h->height;
@@ -478,6 +562,45 @@ static cairn_err report_check_coupons(cairn_report_brand *b,
   return CAIRN_OK;
 }
 
+/* What a scan of the validator records gathers into the report. */
+typedef struct report_records {
+  cairn_report *r;
+  cairn_err err;
+  char *why;
+  size_t why_cap;
+} report_records;
+
+/* A validator record: what the validator holds now. */
+static int report_visit_record(void *ctx, const cairn_validator_record *rec) {
+  report_records *s = ctx;
+  cairn_report *r = s->r;
+  if (report_validator_find(r, rec->pubkey) < 0 &&
+      r->n_validators == CAIRN_REPORT_VALIDATORS_MAX) {
+    s->err = report_say(s->why, s->why_cap, CAIRN_ERR_LIMIT, "the state "
+                        "holds more validator records than a report can "
+                        "list (%u)", (unsigned)CAIRN_REPORT_VALIDATORS_MAX);
+    return 1;
+  }
+  cairn_report_validator *v = report_validator_slot(r, rec->pubkey,
+                                                    rec->name);
+  snprintf(v->name, sizeof v->name, "%s", rec->name);
+  v->power = rec->power;
+  v->bonded = rec->bonded;
+  v->jailed = rec->jailed;
+  return 0;
+}
+
+static cairn_err report_scan_validators(cairn_report *r, cairn_rtxn *state,
+                                        char *why, size_t why_cap) {
+  report_records s = {r, CAIRN_OK, why, why_cap};
+  cairn_err err = cairn_staking_list_validators(state, report_visit_record,
+                                                &s);
+  if (err != CAIRN_OK)
+    return report_say(why, why_cap, err, "cannot read the validator records "
+                      "of the replayed state: %s", cairn_strerror(err));
+  return s.err;
+}
+
 static void report_reset_final(cairn_report *r) {
   r->finished = false;
   r->n_settlements = 0;
@@ -510,6 +633,7 @@ cairn_err cairn_report_finish(cairn_report *r, cairn_rtxn *state, char *why,
   if (err == CAIRN_OK)
     err = report_scan_table(s, state, CAIRN_T_SETTLEMENTS, "settlements",
                             report_visit_settlement);
+  if (err == CAIRN_OK) err = report_scan_validators(r, state, why, why_cap);
   for (uint32_t i = 0; err == CAIRN_OK && i < r->n_brands; i++) {
     err = report_check_points(&r->brands[i], why, why_cap);
     if (err == CAIRN_OK)
@@ -594,6 +718,22 @@ static size_t report_rows_validators(const cairn_report *r) {
   return r->n_validators;
 }
 
+/* "1-12,20-31": the heights a validator was in the set; none is "-" in
+ * text and empty in CSV. */
+static void report_spans_text(char *cell, const cairn_report_validator *v,
+                              bool full) {
+  size_t at = 0;
+  cell[0] = '\0';
+  if (v->n_spans == 0 && !full) snprintf(cell, REPORT_CELL_BYTES, "-");
+  for (uint32_t k = 0; k < v->n_spans && at < REPORT_CELL_BYTES; k++) {
+    int n = snprintf(cell + at, REPORT_CELL_BYTES - at,
+                     "%s%" PRIu64 "-%" PRIu64, k > 0 ? "," : "",
+                     v->spans[k].from, v->spans[k].to);
+    if (n < 0) break;
+    at += (size_t)n;
+  }
+}
+
 static void report_row_validator(const cairn_report *r, size_t i, bool full,
                                  report_cells c) {
   const cairn_report_validator *v = &r->validators[i];
@@ -604,6 +744,11 @@ static void report_row_validator(const cairn_report *r, size_t i, bool full,
   report_u64(c[3], v->proposed);
   report_u64(c[4], v->missed);
   report_u64(c[5], v->slashing_events);
+  report_u64(c[6], v->bonded);
+  snprintf(c[7], REPORT_CELL_BYTES, "%s",
+           full ? (v->jailed ? "true" : "false") : (v->jailed ? "yes" : "no"));
+  report_u64(c[8], v->blocks_in_set);
+  report_spans_text(c[9], v, full);
 }
 
 static const report_table report_tables[] = {
@@ -625,12 +770,14 @@ static const report_table report_tables[] = {
      {"brand", "id", "issued", "redeemed", "expired", "outstanding"},
      {"brand", "brand_id", "issued", "redeemed", "expired", "outstanding"},
      0x1u, report_rows_brands, report_row_coupons},
-    {"validators", "validators", "(no validators)", 6,
+    {"validators (power in force now; votes missed while in the set)",
+     "validators", "(no validators)", 10,
      {"validator", "name", "power", "blocks proposed", "votes missed",
-      "slashing events"},
+      "slashing events", "bonded", "jailed", "blocks in set",
+      "in set (heights)"},
      {"pubkey", "name", "power", "blocks_proposed", "votes_missed",
-      "slashing_events"},
-     0x3u, report_rows_validators, report_row_validator},
+      "slashing_events", "bonded", "jailed", "blocks_in_set", "in_set"},
+     0x283u, report_rows_validators, report_row_validator},
 };
 
 static void report_text_row(FILE *f, const report_table *t,
@@ -756,13 +903,31 @@ static json_t *report_json_settle(const cairn_report *r,
                    cairn_json_u64(s->points));
 }
 
+/* [{"from", "to"}, ...]: the heights a validator was in the set. */
+static json_t *report_json_spans(const cairn_report_validator *v) {
+  json_t *a = json_array();
+  for (uint32_t k = 0; a != NULL && k < v->n_spans; k++) {
+    json_t *o = json_pack("{s:o, s:o}", "from",
+                          report_json_count(v->spans[k].from), "to",
+                          report_json_count(v->spans[k].to));
+    if (o == NULL || json_array_append_new(a, o) != 0) {
+      json_decref(a);
+      a = NULL;
+    }
+  }
+  return a;
+}
+
 static json_t *report_json_validator(const cairn_report_validator *v) {
-  return json_pack("{s:o, s:s, s:o, s:o, s:o, s:o}", "pubkey",
-                   cairn_json_hex(v->pubkey, 32), "name", v->name, "power",
-                   cairn_json_u64(v->power), "blocks_proposed",
-                   report_json_count(v->proposed), "votes_missed",
-                   report_json_count(v->missed), "slashing_events",
-                   report_json_count(v->slashing_events));
+  return json_pack("{s:o, s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}",
+                   "pubkey", cairn_json_hex(v->pubkey, 32), "name", v->name,
+                   "power", cairn_json_u64(v->power), "bonded",
+                   cairn_json_u64(v->bonded), "jailed", (int)v->jailed,
+                   "blocks_proposed", report_json_count(v->proposed),
+                   "votes_missed", report_json_count(v->missed),
+                   "slashing_events", report_json_count(v->slashing_events),
+                   "blocks_in_set", report_json_count(v->blocks_in_set),
+                   "in_set", report_json_spans(v));
 }
 
 /* Append to a JSON array; false (and the array freed) on failure. */

@@ -372,6 +372,8 @@ static const cairn_rpc_route cairn_rpc_routes[] = {
     {EVHTTP_REQ_GET, "GET", {"v1", "agreements"}, 2, cairn_rpc_agreements},
     {EVHTTP_REQ_GET, "GET", {"v1", "settlements"}, 2, cairn_rpc_settlements},
     {EVHTTP_REQ_GET, "GET", {"v1", "validators"}, 2, cairn_rpc_validators},
+    {EVHTTP_REQ_GET, "GET", {"v1", "validators", "at", "*"}, 4,
+     cairn_rpc_validators_at},
     {EVHTTP_REQ_GET, "GET", {"v1", "stake", "*"}, 3, cairn_rpc_stake},
     {EVHTTP_REQ_GET, "GET", {"v1", "admissions", "*"}, 3, cairn_rpc_admission},
     {EVHTTP_REQ_GET, "GET", {"v1", "evidence"}, 2, cairn_rpc_evidence_list},

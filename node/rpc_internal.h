@@ -113,6 +113,7 @@ void cairn_rpc_settlements(cairn_rpc *r, struct evhttp_request *req, const char 
 
 /* rpc_stake.c */
 void cairn_rpc_validators(cairn_rpc *r, struct evhttp_request *req, const char *param);
+void cairn_rpc_validators_at(cairn_rpc *r, struct evhttp_request *req, const char *param);
 void cairn_rpc_stake(cairn_rpc *r, struct evhttp_request *req, const char *param);
 void cairn_rpc_admission(cairn_rpc *r, struct evhttp_request *req, const char *param);
 void cairn_rpc_evidence_list(cairn_rpc *r, struct evhttp_request *req, const char *param);

@@ -1,10 +1,18 @@
 /*
  * node/rpc_stake.c - the API's staking endpoints: the validator set and
- * every validator record (GET /v1/validators), free stake
+ * every validator record (GET /v1/validators), the set that was in force
+ * at any height (GET /v1/validators/at/{height}), free stake
  * (GET /v1/stake/{address}), admission proposals (GET /v1/admissions/{id})
  * and the evidence pool (GET and POST /v1/evidence). The staking
  * transaction types render through cairn_json_tx like every other.
  * Shapes are in specs/api.md, "Staking and validators".
+ *
+ * The set at a height is what an inclusion proof of a block at that height
+ * is counted against (specs/proof.md): the wallet fetches it, and checks
+ * its hash against the block header's validators_hash before using it, so
+ * the answer carries that hash too. It comes from the chain's record of
+ * every set change (cairn_chain_valset_at); the epoch it has been in force
+ * since comes from the same history through a view of the state.
  *
  * Reads follow rpc_query.c: one handler, one consistent snapshot. The
  * staking queries of staking.h take a view, so a handler opens a view over
@@ -139,7 +147,7 @@ static int cairn_rpc_visit_change(void *ctx, const cairn_valset_change *c) {
   return 0;
 }
 
-/* The set in force for the next block: [{pubkey, name, power}]. */
+/* A validator set: [{pubkey, name, power}]. */
 static json_t *cairn_rpc_valset_json(const cairn_valset *vs) {
   json_t *a = json_array();
   for (uint32_t i = 0; a != NULL && i < vs->n; i++) {
@@ -247,6 +255,75 @@ void cairn_rpc_validators(cairn_rpc *r, struct evhttp_request *req,
                 changes, "truncated", (int)truncated, "staking",
                 cairn_rpc_params_json(&cairn_chain_genesis(r->chain)->staking),
                 "stake", cairn_rpc_totals_json(&totals)));
+}
+
+/* ---- GET /v1/validators/at/{height} ---- */
+
+/* The set in force at height (1..tip + 1) and the height it has been in
+ * force since. The chain answers the set; the state's history answers the
+ * epoch, and the two must agree. */
+static cairn_err cairn_rpc_valset_at(cairn_rpc *r, uint64_t height,
+                                     cairn_valset *vs, uint64_t *epoch) {
+  cairn_valset *again = malloc(sizeof *again);
+  if (again == NULL) return CAIRN_ERR_NOMEM;
+  cairn_err err = cairn_chain_valset_at(r->chain, height, vs);
+  cairn_view *v = NULL;
+  if (err == CAIRN_OK) err = cairn_rpc_view(r, &v);
+  if (err == CAIRN_OK) {
+    err = cairn_staking_valset_at(v, height, again, epoch);
+    cairn_view_close(v);
+  }
+  if (err == CAIRN_OK) {
+    uint8_t a[CAIRN_HASH_BYTES], b[CAIRN_HASH_BYTES];
+    cairn_valset_hash(a, vs);
+    cairn_valset_hash(b, again);
+    if (memcmp(a, b, sizeof a) != 0 || *epoch > height)
+      err = CAIRN_ERR_CORRUPT;
+  }
+  free(again);
+  return err;
+}
+
+void cairn_rpc_validators_at(cairn_rpc *r, struct evhttp_request *req,
+                             const char *param) {
+  uint64_t height = 0, epoch = 0;
+  if (cairn_parse_u64(param, &height) != CAIRN_OK) {
+    cairn_rpc_fail(r, req, 400, CAIRN_ERR_ARG, "a height is a decimal "
+                   "number (validator sets are in force from height 1)");
+    return;
+  }
+  if (height == 0) {
+    cairn_rpc_fail(r, req, 400, CAIRN_ERR_RANGE, "height 0 is the genesis, "
+                   "not a block; the genesis set is in force from height 1");
+    return;
+  }
+  cairn_tip tip;
+  cairn_chain_tip(r->chain, &tip);
+  if (height > tip.height + 1) {
+    cairn_rpc_fail(r, req, 404, CAIRN_ERR_NOT_FOUND, "no validator set is "
+                   "known for height %llu yet: the next block is %llu",
+                   (unsigned long long)height,
+                   (unsigned long long)tip.height + 1);
+    return;
+  }
+  cairn_valset *vs = malloc(sizeof *vs);
+  cairn_err err = vs != NULL ? cairn_rpc_valset_at(r, height, vs, &epoch)
+                             : CAIRN_ERR_NOMEM;
+  if (err != CAIRN_OK) {
+    cairn_rpc_fail(r, req, 500, err, NULL);
+    free(vs);
+    return;
+  }
+  uint8_t hash[CAIRN_HASH_BYTES];
+  cairn_valset_hash(hash, vs);
+  cairn_rpc_reply(
+      r, req, 200,
+      json_pack("{s:I, s:I, s:o, s:o, s:o}", "height", (json_int_t)height,
+                "epoch", (json_int_t)epoch, "total_power",
+                cairn_json_u64(vs->total_power), "set",
+                cairn_rpc_valset_json(vs), "validators_hash",
+                cairn_json_hex(hash, CAIRN_HASH_BYTES)));
+  free(vs);
 }
 
 /* ---- GET /v1/stake/{address} ---- */

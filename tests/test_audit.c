@@ -47,6 +47,7 @@
 #include "cairn/checkpoint.h"
 #include "cairn/proposer.h"
 #include "cairn/encoding.h"
+#include "cairn/evidence.h"
 #include "cairn/file.h"
 #include "cairn/merkle.h"
 #include "cairn/report.h"
@@ -1069,6 +1070,204 @@ static void test_interrupted_run_keeps_checkpoint(void **state) {
   builder_free(&a);
 }
 
+/* ---- validator-set changes in the report ---- */
+
+/* A chain whose set changes three times (staking delay 2): big (power
+ * 100, operator opB) bonds 50 in block 1 (in force from 3); evidence that
+ * small (10) equivocated at height 1 is included in block 3 (small is
+ * jailed, slashed 10% and out from 5); newcomer is admitted by an ADMIT in
+ * block 5 and big's APPROVE in block 6 (power 20 from 8). Every commit is
+ * signed by big alone. vk[0] is big, vk[1] small, vk[2] newcomer. */
+#define SC_BLOCKS 9u
+
+static void sc_genesis(builder *b, const tu_key *op_big,
+                       const tu_key *op_new) {
+  char why[256];
+  cairn_genesis *g = malloc(sizeof *g);
+  assert_non_null(g);
+  tu_genesis(g);
+  for (uint32_t i = 0; i < 3; i++) tu_validator(&b->vk[i], 10 + i);
+  cairn_validator v[2];
+  memset(v, 0, sizeof v);
+  static const uint64_t power[2] = {100, 10};
+  for (size_t i = 0; i < 2; i++) {
+    memcpy(v[i].pubkey, b->vk[i].pk, 32);
+    v[i].power = power[i];
+    v[i].name_len = (uint8_t)snprintf(v[i].name, sizeof v[i].name, "%s",
+                                      i == 0 ? "big" : "small");
+  }
+  memcpy(v[0].operator_key, op_big->pk, 32);
+  bool big_first = memcmp(v[0].pubkey, v[1].pubkey, 32) < 0;
+  memset(&g->validators, 0, sizeof g->validators);
+  g->validators.v[0] = v[big_first ? 0 : 1];
+  g->validators.v[1] = v[big_first ? 1 : 0];
+  g->validators.n = 2;
+  bool op_first = memcmp(op_big->pk, op_new->pk, 32) < 0;
+  memcpy(g->stake[op_first ? 0 : 1].account, op_big->pk, 32);
+  memcpy(g->stake[op_first ? 1 : 0].account, op_new->pk, 32);
+  g->stake[0].amount = g->stake[1].amount = 1000;
+  g->n_stake = 2;
+  g->staking = (cairn_staking_params){2, 5, 20, 10};
+  if (cairn_genesis_check(g, why, sizeof why) != CAIRN_OK)
+    fail_msg("genesis: %s", why);
+  b->g = g;
+}
+
+/* Duplicate-vote evidence against key k at height 1 in tx. */
+static void sc_evidence(cairn_tx *tx, const tu_key *sender, const tu_vkey *k) {
+  cairn_vote x, y;
+  cairn_evidence e;
+  size_t len = 0;
+  memset(&x, 0, sizeof x);
+  x.type = CAIRN_VOTE_PREVOTE;
+  x.height = 1;
+  y = x;
+  memset(x.block_hash, 0x11, 32);
+  memset(y.block_hash, 0x22, 32);
+  tu_check("sign", cairn_vote_sign(&x, (const uint8_t *)TU_CHAIN_ID,
+                                   strlen(TU_CHAIN_ID), k->sk));
+  tu_check("sign", cairn_vote_sign(&y, (const uint8_t *)TU_CHAIN_ID,
+                                   strlen(TU_CHAIN_ID), k->sk));
+  tu_check("evidence", cairn_evidence_from_votes(&e, &x, &y));
+  tu_tx_init(tx, CAIRN_TX_EVIDENCE, sender->pk, 1);
+  tu_check("encode", cairn_evidence_encode(tx->u.evidence.evidence,
+                                           CAIRN_EVIDENCE_BYTES, &len, &e));
+  tu_tx_sign(tx, sender);
+}
+
+/* The staking transaction of block h (1, 3, 5, 6), or false. */
+static bool sc_staking_tx(const builder *b, uint64_t h, cairn_tx *tx,
+                          uint8_t admit_id[32]) {
+  tu_key op_big, op_new, m;
+  tu_key_derive(&op_big, "operator", 0);
+  tu_key_derive(&op_new, "operator", 1);
+  tu_member(&m, 5);
+  if (h == 1) {
+    tu_tx_init(tx, CAIRN_TX_BOND, op_big.pk, 1);
+    memcpy(tx->u.bond.validator, b->vk[0].pk, 32);
+    tx->u.bond.amount = 50;
+    tu_tx_sign(tx, &op_big);
+  } else if (h == 3) {
+    sc_evidence(tx, &m, &b->vk[1]);
+  } else if (h == 5) {
+    tu_tx_init(tx, CAIRN_TX_ADMIT, op_new.pk, 1);
+    memcpy(tx->u.admit.validator, b->vk[2].pk, 32);
+    tx->u.admit.amount = 20;
+    tx->u.admit.deadline_height = 50;
+    tx->u.admit.name_len = 8;
+    memcpy(tx->u.admit.name, "newbrand", 9);
+    tu_tx_sign(tx, &op_new);
+    tu_txid(admit_id, tx);
+  } else if (h == 6) {
+    tu_tx_init(tx, CAIRN_TX_APPROVE, op_big.pk, 2);
+    memcpy(tx->u.approve.proposal, admit_id, 32);
+    tu_tx_sign(tx, &op_big);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* Build the chain; proposed[i] counts the blocks vk[i] proposed. */
+static void sc_build(builder *b, uint64_t proposed[3]) {
+  tu_key op_big, op_new, issuer, member;
+  memset(b, 0, sizeof *b);
+  tu_key_derive(&op_big, "operator", 0);
+  tu_key_derive(&op_new, "operator", 1);
+  tu_issuer(&issuer, TU_BRAND_COFFEE);
+  tu_member(&member, 6);
+  sc_genesis(b, &op_big, &op_new);
+  b->n_vk = 3;
+  b->signers = 0x1u; /* big alone */
+  tu_tmpdir(b->dir, sizeof b->dir);
+  b->s = tu_store_open(b->dir);
+  assert_int_equal(cairn_chain_open(&b->c, b->s, b->g), CAIRN_OK);
+  uint8_t admit_id[32] = {0};
+  for (uint64_t h = 1; h <= SC_BLOCKS; h++) {
+    cairn_tx t[2];
+    size_t n = sc_staking_tx(b, h, &t[0], admit_id) ? 1 : 0;
+    tu_tx_issue(&t[n], &issuer, h, TU_BRAND_COFFEE, member.pk, h);
+    b->proposer = round0_proposer(b);
+    proposed[b->proposer]++;
+    add_block(b, t, n + 1);
+  }
+}
+
+static void sc_expect(const cairn_report_validator *v, const char *name,
+                      uint64_t power, uint64_t bonded, bool jailed,
+                      uint64_t from, uint64_t to, uint64_t missed,
+                      uint64_t slashed) {
+  assert_string_equal(v->name, name);
+  assert_int_equal(v->power, power);
+  assert_int_equal(v->bonded, bonded);
+  assert_int_equal(v->jailed, jailed);
+  assert_int_equal(v->n_spans, 1);
+  assert_int_equal(v->spans[0].from, from);
+  assert_int_equal(v->spans[0].to, to);
+  assert_int_equal(v->blocks_in_set, to - from + 1);
+  assert_int_equal(v->missed, missed);
+  assert_int_equal(v->slashing_events, slashed);
+}
+
+/* rep's rows against the chain of sc_build. */
+static void sc_check_report(const cairn_report *rep, const builder *b,
+                            const uint64_t proposed[3]) {
+  assert_int_equal(rep->n_validators, 3);
+  const cairn_report_validator *row[3] = {NULL, NULL, NULL};
+  for (uint32_t i = 0; i < rep->n_validators; i++)
+    for (size_t k = 0; k < 3; k++)
+      if (memcmp(rep->validators[i].pubkey, b->vk[k].pk, 32) == 0)
+        row[k] = &rep->validators[i];
+  assert_true(row[0] != NULL && row[1] != NULL && row[2] != NULL);
+  sc_expect(row[0], "big", 150, 150, false, 1, SC_BLOCKS, 0, 0);
+  sc_expect(row[1], "small", 0, 9, true, 1, 4, 4, 1);
+  sc_expect(row[2], "newbrand", 20, 20, false, 8, SC_BLOCKS, 2, 0);
+  for (size_t k = 0; k < 3; k++)
+    assert_int_equal(row[k]->proposed, proposed[k]);
+  assert_int_equal(rep->tx_types[CAIRN_TX_EVIDENCE], 1);
+}
+
+/* The report counts every block against the set in force at its height,
+ * both while verifying and when a continuous audit rebuilds its report
+ * from its replica; powers, bonds and jailing come from the records. */
+static void test_report_follows_set_changes(void **state) {
+  (void)state;
+  builder b;
+  uint64_t proposed[3] = {0, 0, 0};
+  sc_build(&b, proposed);
+  assert_int_equal(cairn_chain_epoch(b.c), 8);
+  builder_close(&b);
+  char why[WHY_BYTES] = "";
+  cairn_report *rep = calloc(1, sizeof *rep);
+  cairn_audit_result *r = malloc(sizeof *r);
+  assert_true(rep != NULL && r != NULL);
+  assert_int_equal(cairn_audit_datadir(b.dir, r, rep, why, sizeof why),
+                   CAIRN_OK);
+  if (!r->ok) fail_msg("audit failed: %s", why);
+  assert_true(rep->finished);
+  sc_check_report(rep, &b, proposed);
+  /* A continuous audit, then a new process: its fresh report is rebuilt
+   * from the replica's blocks, each under the set of its height. */
+  watcher w;
+  watcher_open(&w);
+  const char *dirs[1] = {b.dir};
+  cairn_audit_result *wr = watch_run(&w, dirs, 1, why, sizeof why);
+  expect_ok(wr, why, SC_BLOCKS, SC_BLOCKS);
+  free(wr);
+  memset(w.rep, 0, sizeof *w.rep);
+  wr = watch_run(&w, dirs, 1, why, sizeof why);
+  expect_ok(wr, why, 0, SC_BLOCKS);
+  assert_true(w.rep->finished);
+  sc_check_report(w.rep, &b, proposed);
+  assert_memory_equal(w.rep->validators, rep->validators,
+                      3 * sizeof rep->validators[0]);
+  free(wr);
+  watcher_free(&w);
+  free(rep);
+  free(r);
+  builder_free(&b);
+}
+
 /* ---- single-byte flips: a chain, its dumps, forked audits ---- */
 
 #define DUMP_DB_BYTES 24
@@ -1761,6 +1960,7 @@ int main(void) {
       cmocka_unit_test(test_watch_rewrite_above_checkpoint),
       cmocka_unit_test(test_two_sources),
       cmocka_unit_test(test_interrupted_run_keeps_checkpoint),
+      cmocka_unit_test(test_report_follows_set_changes),
       cmocka_unit_test(test_reader_death_is_a_finding),
       cmocka_unit_test(test_parallel_signature_checks),
       cmocka_unit_test(test_large_block),

@@ -1277,6 +1277,175 @@ static void test_load_file(void **state) {
   tu_rmtree(dir);
 }
 
+/* ---- a validator-set change ---- */
+
+/* A chain whose set changes at height 3: validator "big" (power 100,
+ * operated by op) bonds 50 more in block 1, in force from 1 + 2. Every
+ * commit is signed by big alone, which holds more than 2/3 throughout. */
+#define VS_BIG 100u
+#define VS_SMALL 10u
+#define VS_BOND 50u
+#define VS_BLOCKS 4u
+
+static void vs_genesis(pchain *ch, const tu_key *op) {
+  cairn_validator big, small;
+  char why[256];
+  ch->g = malloc(sizeof *ch->g);
+  assert_non_null(ch->g);
+  tu_genesis(ch->g);
+  tu_validator(&ch->vk[0], 0);
+  tu_validator(&ch->vk[1], 1);
+  ch->n_vk = 2;
+  memset(&big, 0, sizeof big);
+  memset(&small, 0, sizeof small);
+  memcpy(big.pubkey, ch->vk[0].pk, 32);
+  memcpy(big.operator_key, op->pk, 32);
+  big.power = VS_BIG;
+  big.name_len = (uint8_t)snprintf(big.name, sizeof big.name, "big");
+  memcpy(small.pubkey, ch->vk[1].pk, 32);
+  small.power = VS_SMALL;
+  small.name_len = (uint8_t)snprintf(small.name, sizeof small.name, "small");
+  cairn_valset *vs = &ch->g->validators;
+  memset(vs, 0, sizeof *vs);
+  bool big_first = memcmp(big.pubkey, small.pubkey, 32) < 0;
+  vs->v[0] = big_first ? big : small;
+  vs->v[1] = big_first ? small : big;
+  vs->n = 2;
+  ch->g->n_stake = 1;
+  memcpy(ch->g->stake[0].account, op->pk, 32);
+  ch->g->stake[0].amount = 1000;
+  ch->g->staking = (cairn_staking_params){2, 5, 20, 10};
+  if (cairn_genesis_check(ch->g, why, sizeof why) != CAIRN_OK)
+    fail_msg("genesis: %s", why);
+}
+
+/* Propose the batch as the round-0 proposer of tip + 1 and commit it with
+ * big's precommit alone. */
+static void vs_add_block(pchain *ch, const batch *b) {
+  cairn_proposal *p = NULL;
+  cairn_commit *cm = malloc(sizeof *cm);
+  uint8_t proposer[32];
+  cairn_tip t;
+  assert_non_null(cm);
+  cairn_chain_tip(ch->c, &t);
+  cairn_chain_proposer(ch->c, 0, proposer);
+  assert_int_equal(cairn_chain_propose(ch->c, b->sl, b->n, t.time_ms + 1000,
+                                       proposer, reject_fail, NULL, &p),
+                   CAIRN_OK);
+  tu_commit_sign(cm, p->header.height, p->hash, &ch->vk[0]);
+  assert_int_equal(cairn_chain_commit_proposal(ch->c, p, cm), CAIRN_OK);
+  uint64_t h = p->header.height;
+  pblock *pb = &ch->blocks[h];
+  memcpy(pb->hash, p->hash, CAIRN_HASH_BYTES);
+  pb->n_txs = b->n;
+  for (size_t i = 0; i < b->n; i++)
+    cairn_tx_id_bytes(pb->txids[i], b->sl[i].p, b->sl[i].len);
+  cairn_proposal_free(p);
+  free(cm);
+  read_block(ch, h);
+  ch->n_blocks = h;
+}
+
+static void vs_build(pchain *ch) {
+  tu_key op, iss, m;
+  cairn_tx tx;
+  batch *b = calloc(1, sizeof *b);
+  assert_non_null(b);
+  tu_key_derive(&op, "operator", 0);
+  tu_issuer(&iss, TU_BRAND_COFFEE);
+  tu_member(&m, 0);
+  vs_genesis(ch, &op);
+  chain_open(ch);
+  tu_tx_init(&tx, CAIRN_TX_BOND, op.pk, 1);
+  memcpy(tx.u.bond.validator, ch->vk[0].pk, 32);
+  tx.u.bond.amount = VS_BOND;
+  tu_tx_sign(&tx, &op);
+  batch_add(b, &tx);
+  for (uint64_t h = 1; h <= VS_BLOCKS; h++) {
+    tu_tx_issue(&tx, &iss, h, TU_BRAND_COFFEE, m.pk, 10 * h);
+    batch_add(b, &tx);
+    vs_add_block(ch, b);
+    b->n = 0;
+  }
+  free(b);
+}
+
+/* The proof of transaction i of block h under the set in force there. */
+static cairn_proof *vs_proof_of(pchain *ch, uint64_t h, size_t i,
+                                cairn_valset *at) {
+  const pblock *pb = &ch->blocks[h];
+  cairn_proof *p = proof_new();
+  assert_int_equal(cairn_chain_valset_at(ch->c, h, at), CAIRN_OK);
+  assert_int_equal(cairn_proof_build(p, pb->block, pb->block_len, pb->commit,
+                                     pb->commit_len, at, pb->txids[i]),
+                   CAIRN_OK);
+  return p;
+}
+
+/* After the set changed, a proof carries the set in force at its block:
+ * it holds against the block's hash, and a genesis anchor refuses it with
+ * the sentence that says why and what to do. A proof carrying the genesis
+ * set (what cairn proof built before) fails under either anchor. Blocks
+ * before the change still verify against genesis. */
+static void test_set_change(void **state) {
+  (void)state;
+  pchain *ch = calloc(1, sizeof *ch);
+  cairn_valset *at = malloc(sizeof *at);
+  char why[WHY_BYTES];
+  cairn_proof_result res;
+  assert_true(ch != NULL && at != NULL);
+  vs_build(ch);
+  uint8_t gh[32], ah[32];
+  cairn_valset_hash(gh, &ch->g->validators);
+  assert_int_equal(cairn_chain_epoch(ch->c), 3);
+  assert_int_equal(cairn_chain_valset_at(ch->c, 2, at), CAIRN_OK);
+  cairn_valset_hash(ah, at);
+  assert_memory_equal(ah, gh, 32);
+  /* Block 4: the set of epoch 3. */
+  cairn_proof *p = vs_proof_of(ch, 4, 0, at);
+  assert_int_equal(at->total_power, VS_BIG + VS_BOND + VS_SMALL);
+  assert_int_equal(verify_with(p, NULL, ch->blocks[4].hash, &res, why),
+                   CAIRN_OK);
+  assert_int_equal(res.total_power, VS_BIG + VS_BOND + VS_SMALL);
+  assert_int_equal(res.signed_power, VS_BIG + VS_BOND);
+  assert_int_equal(res.header.height, 4);
+  expect_g(p, ch->g, CAIRN_ERR_BAD_VALSET, "the block's validator set "
+           "differs from genesis (the set changed at some height)",
+           "verify against a trusted block hash from this chain, e.g. "
+           "`cairn verify-proof FILE --block-hash HASH`");
+  /* Through JSON, the same. */
+  char *text = to_json(p);
+  cairn_proof *q = proof_new();
+  assert_int_equal(cairn_proof_from_json(q, text, strlen(text), why,
+                                         sizeof why), CAIRN_OK);
+  assert_int_equal(verify_h(q, ch->blocks[4].hash), CAIRN_OK);
+  assert_int_equal(verify_g(q, ch->g), CAIRN_ERR_BAD_VALSET);
+  free(text);
+  /* The genesis set in a proof of block 4: the header names another. */
+  const pblock *pb = &ch->blocks[4];
+  assert_int_equal(cairn_proof_build(q, pb->block, pb->block_len, pb->commit,
+                                     pb->commit_len, &ch->g->validators,
+                                     pb->txids[0]), CAIRN_OK);
+  assert_int_equal(verify_h(q, ch->blocks[4].hash), CAIRN_ERR_BAD_VALSET);
+  expect_g(q, ch->g, CAIRN_ERR_BAD_VALSET, "header's validators_hash", NULL);
+  free(q);
+  free(p);
+  /* Block 3 is the first of the new set; block 2 the last of genesis's. */
+  p = vs_proof_of(ch, 3, 0, at);
+  assert_int_equal(verify_h(p, ch->blocks[3].hash), CAIRN_OK);
+  expect_g(p, ch->g, CAIRN_ERR_BAD_VALSET, "differs from genesis", NULL);
+  free(p);
+  for (uint64_t h = 1; h <= 2; h++) {
+    p = vs_proof_of(ch, h, 0, at);
+    assert_int_equal(verify_g(p, ch->g), CAIRN_OK);
+    assert_int_equal(verify_h(p, ch->blocks[h].hash), CAIRN_OK);
+    free(p);
+  }
+  free(at);
+  chain_close(ch);
+  free(ch);
+}
+
 /* ---- seeded random tampering ---- */
 
 static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
@@ -1337,6 +1506,7 @@ int main(void) {
       cmocka_unit_test(test_json_shape),
       cmocka_unit_test(test_json_rejects),
       cmocka_unit_test(test_load_file),
+      cmocka_unit_test(test_set_change),
       cmocka_unit_test(test_random_bit_flips),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

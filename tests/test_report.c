@@ -28,6 +28,7 @@
 
 #include "cairn/chain.h"
 #include "cairn/encoding.h"
+#include "cairn/evidence.h"
 #include "cairn/file.h"
 #include "cairn/report.h"
 #include "cairn/state.h"
@@ -271,8 +272,8 @@ static void test_votes(void **state) {
     assert_int_equal(v->missed, i == 3 ? 3 : i == 2 ? 1 : 0);
   }
   /* A report full of validators takes no new one. */
-  r->n_validators = CAIRN_VALIDATORS_MAX;
-  for (uint32_t i = 5; i < CAIRN_VALIDATORS_MAX; i++)
+  r->n_validators = CAIRN_REPORT_VALIDATORS_MAX;
+  for (uint32_t i = 5; i < CAIRN_REPORT_VALIDATORS_MAX; i++)
     memset(r->validators[i].pubkey, 0xff, 32);
   cairn_valset *other = malloc(sizeof *other);
   assert_non_null(other);
@@ -281,6 +282,224 @@ static void test_votes(void **state) {
   sign_by(&b->c, other, 1);
   expect_refused(r, b, other, CAIRN_ERR_LIMIT);
   free(other);
+  free(vs);
+  free(b);
+  free(r);
+  free(g);
+}
+
+/* ---- validator-set changes and slashing events ---- */
+
+static char *capture(void (*print)(FILE *, const cairn_report *),
+                     const cairn_report *r);
+
+/* The report's row of pk, or NULL. */
+static const cairn_report_validator *row_of(const cairn_report *r,
+                                            const uint8_t pk[32]) {
+  for (uint32_t i = 0; i < r->n_validators; i++)
+    if (memcmp(r->validators[i].pubkey, pk, 32) == 0) return &r->validators[i];
+  return NULL;
+}
+
+/* A commit signed by every member of vs except skip (NULL: none). */
+static void sign_all_but(cairn_commit *c, const cairn_valset *vs,
+                         const uint8_t *skip) {
+  unsigned mask = 0;
+  for (uint32_t i = 0; i < vs->n; i++)
+    if (skip == NULL || memcmp(vs->v[i].pubkey, skip, 32) != 0)
+      mask |= 1u << i;
+  sign_by(c, vs, mask);
+}
+
+/* The next fake block under vs, signed by all but skip. */
+static void add_under(cairn_report *r, fake_block *b, const cairn_valset *vs,
+                      const uint8_t *skip) {
+  fake_next(b, r, NULL, 0, vs->v[0].pubkey);
+  sign_all_but(&b->c, vs, skip);
+  assert_int_equal(cairn_report_add_block(r, &b->h, b->hash, b->txs, &b->c,
+                                          vs), CAIRN_OK);
+}
+
+static void expect_spans(const cairn_report_validator *v, uint64_t blocks,
+                         uint32_t n, const uint64_t *from_to) {
+  assert_non_null(v);
+  assert_int_equal(v->blocks_in_set, blocks);
+  assert_int_equal(v->n_spans, n);
+  for (uint32_t k = 0; k < n; k++) {
+    assert_int_equal(v->spans[k].from, from_to[2 * k]);
+    assert_int_equal(v->spans[k].to, from_to[2 * k + 1]);
+  }
+}
+
+/* Sets a = {v10, v11} and b = {v11, v12} in turn: each validator misses
+ * only blocks of sets that held it, and its heights in the set are kept as
+ * ranges; the genesis validator, never in these sets, has none. */
+static void test_set_changes(void **state) {
+  (void)state;
+  cairn_genesis *g = genesis();
+  cairn_report *r = new_report(g);
+  fake_block *b = malloc(sizeof *b);
+  cairn_valset *a = malloc(sizeof *a), *bb = malloc(sizeof *bb);
+  cairn_valset *solo = malloc(sizeof *solo);
+  assert_true(b != NULL && a != NULL && bb != NULL && solo != NULL);
+  make_set(a, 10, 2);
+  make_set(bb, 11, 2);
+  make_set(solo, 11, 1);
+  tu_vkey k10, k11, k12;
+  tu_validator(&k10, 10);
+  tu_validator(&k11, 11);
+  tu_validator(&k12, 12);
+  add_under(r, b, a, NULL);     /* 1 */
+  add_under(r, b, a, k10.pk);   /* 2: v10 misses */
+  add_under(r, b, bb, k11.pk);  /* 3: v11 misses */
+  add_under(r, b, bb, NULL);    /* 4 */
+  add_under(r, b, a, NULL);     /* 5 */
+  assert_int_equal(r->n_validators, 4);
+  const cairn_report_validator *v10 = row_of(r, k10.pk);
+  const cairn_report_validator *v11 = row_of(r, k11.pk);
+  const cairn_report_validator *v12 = row_of(r, k12.pk);
+  static const uint64_t s10[] = {1, 2, 5, 5}, s11[] = {1, 5}, s12[] = {3, 4};
+  expect_spans(v10, 3, 2, s10);
+  expect_spans(v11, 5, 1, s11);
+  expect_spans(v12, 2, 1, s12);
+  assert_int_equal(v10->missed, 1);
+  assert_int_equal(v11->missed, 1);
+  assert_int_equal(v12->missed, 0);
+  /* Power: from the latest set that held it (v11 is second in a). */
+  assert_int_equal(v11->power, 2);
+  assert_int_equal(v12->power, 2);
+  expect_spans(row_of(r, g->validators.v[0].pubkey), 0, 0, NULL);
+  /* v10 out at odd heights, in at even ones: past four ranges the last
+   * stretches over the gaps, and blocks_in_set stays exact. */
+  for (uint64_t h = 6; h <= 12; h++) add_under(r, b, h % 2 ? solo : a, NULL);
+  static const uint64_t merged[] = {1, 2, 5, 6, 8, 8, 10, 12};
+  expect_spans(row_of(r, k10.pk), 7, 4, merged);
+  expect_spans(row_of(r, k11.pk), 12, 1, (const uint64_t[]){1, 12});
+  /* The three output forms carry the ranges. */
+  json_t *j = cairn_report_json(r);
+  assert_non_null(j);
+  json_t *rows = json_object_get(j, "validators");
+  json_t *jv = NULL;
+  char hex10[65];
+  cairn_hex_encode(hex10, sizeof hex10, k10.pk, 32);
+  for (size_t i = 0; i < json_array_size(rows); i++)
+    if (strcmp(json_string_value(json_object_get(json_array_get(rows, i),
+                                                 "pubkey")), hex10) == 0)
+      jv = json_array_get(rows, i);
+  assert_non_null(jv);
+  assert_int_equal(json_integer_value(json_object_get(jv, "blocks_in_set")),
+                   7);
+  json_t *spans = json_object_get(jv, "in_set");
+  assert_int_equal(json_array_size(spans), 4);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(spans, 3),
+                                                      "from")), 10);
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(spans, 3),
+                                                      "to")), 12);
+  assert_true(json_is_false(json_object_get(jv, "jailed")));
+  json_decref(j);
+  char *csv = capture(cairn_report_print_csv, r);
+  assert_non_null(strstr(csv, ",false,7,\"1-2,5-6,8-8,10-12\"\n"));
+  free(csv);
+  char *text = capture(cairn_report_print_text, r);
+  assert_non_null(strstr(text, "in set (heights)"));
+  assert_non_null(strstr(text, "  1-2,5-6,8-8,10-12\n"));
+  assert_non_null(strstr(text, "  1-12\n"));
+  free(text);
+  free(solo);
+  free(bb);
+  free(a);
+  free(b);
+  free(r);
+  free(g);
+}
+
+/* An EVIDENCE transaction against validator i: two prevotes at height 1. */
+static void evidence_tx(cairn_tx *tx, const tu_key *sender, uint64_t seq,
+                        uint32_t i) {
+  tu_vkey k;
+  cairn_vote x, y;
+  cairn_evidence e;
+  size_t len = 0;
+  tu_validator(&k, i);
+  memset(&x, 0, sizeof x);
+  x.type = CAIRN_VOTE_PREVOTE;
+  x.height = 1;
+  y = x;
+  memset(x.block_hash, 0x11, 32);
+  memset(y.block_hash, 0x22, 32);
+  tu_check("sign", cairn_vote_sign(&x, (const uint8_t *)TU_CHAIN_ID,
+                                   strlen(TU_CHAIN_ID), k.sk));
+  tu_check("sign", cairn_vote_sign(&y, (const uint8_t *)TU_CHAIN_ID,
+                                   strlen(TU_CHAIN_ID), k.sk));
+  tu_check("evidence", cairn_evidence_from_votes(&e, &x, &y));
+  tu_tx_init(tx, CAIRN_TX_EVIDENCE, sender->pk, seq);
+  tu_check("encode", cairn_evidence_encode(tx->u.evidence.evidence,
+                                           CAIRN_EVIDENCE_BYTES, &len, &e));
+  tu_tx_sign(tx, sender);
+}
+
+/* Each EVIDENCE transaction is a slashing event of its offender, also of
+ * one the report has not seen in a set (it gets a row); an offender that
+ * does not fit is refused with the report unchanged. */
+static void test_slashing_events(void **state) {
+  (void)state;
+  cairn_genesis *g = genesis();
+  cairn_report *r = new_report(g);
+  fake_block *b = malloc(sizeof *b);
+  cairn_valset *vs = malloc(sizeof *vs);
+  assert_true(b != NULL && vs != NULL);
+  make_set(vs, 20, 2);
+  tu_key m0;
+  tu_member(&m0, 0);
+  tu_vkey k20, k30, k31;
+  tu_validator(&k20, 20);
+  tu_validator(&k30, 30);
+  tu_validator(&k31, 31);
+  cairn_tx t[2];
+  evidence_tx(&t[0], &m0, 1, 20);
+  fake_next(b, r, t, 1, vs->v[0].pubkey);
+  sign_by(&b->c, vs, 0x3u);
+  assert_int_equal(cairn_report_add_block(r, &b->h, b->hash, b->txs, &b->c,
+                                          vs), CAIRN_OK);
+  assert_int_equal(row_of(r, k20.pk)->slashing_events, 1);
+  assert_int_equal(r->tx_types[CAIRN_TX_EVIDENCE], 1);
+  assert_int_equal(r->n_validators, 3);
+  /* An offender outside every set the report saw. */
+  evidence_tx(&t[0], &m0, 2, 30);
+  evidence_tx(&t[1], &m0, 3, 20);
+  fake_next(b, r, t, 2, vs->v[0].pubkey);
+  sign_by(&b->c, vs, 0x3u);
+  assert_int_equal(cairn_report_add_block(r, &b->h, b->hash, b->txs, &b->c,
+                                          vs), CAIRN_OK);
+  assert_int_equal(r->n_validators, 4);
+  const cairn_report_validator *v30 = row_of(r, k30.pk);
+  assert_non_null(v30);
+  assert_int_equal(v30->slashing_events, 1);
+  assert_int_equal(v30->blocks_in_set, 0);
+  assert_string_equal(v30->name, "");
+  assert_int_equal(row_of(r, k20.pk)->slashing_events, 2);
+  for (uint32_t i = 1; i < r->n_validators; i++)
+    assert_true(memcmp(r->validators[i - 1].pubkey, r->validators[i].pubkey,
+                       32) < 0);
+  /* A full report (keys above every real one, still ascending): the
+   * known set fits, a new offender does not. */
+  for (uint32_t i = r->n_validators; i < CAIRN_REPORT_VALIDATORS_MAX; i++) {
+    memset(&r->validators[i], 0, sizeof r->validators[i]);
+    memset(r->validators[i].pubkey, 0xff, 28);
+    cairn_be32_write(r->validators[i].pubkey + 28, i);
+  }
+  assert_true(memcmp(r->validators[3].pubkey, r->validators[4].pubkey, 32) <
+              0);
+  r->n_validators = CAIRN_REPORT_VALIDATORS_MAX;
+  evidence_tx(&t[0], &m0, 4, 31);
+  fake_next(b, r, t, 1, vs->v[0].pubkey);
+  sign_by(&b->c, vs, 0x3u);
+  expect_refused(r, b, vs, CAIRN_ERR_LIMIT);
+  assert_null(row_of(r, k31.pk));
+  fake_next(b, r, NULL, 0, vs->v[0].pubkey);
+  sign_by(&b->c, vs, 0x3u);
+  assert_int_equal(cairn_report_add_block(r, &b->h, b->hash, b->txs, &b->c,
+                                          vs), CAIRN_OK);
   free(vs);
   free(b);
   free(r);
@@ -703,7 +922,7 @@ static void test_csv(void **state) {
       "# coupons\nbrand,brand_id,issued,redeemed,expired,outstanding\n"
       "coffee,1,3,1,1,1\n",
       "# validators\npubkey,name,power,blocks_proposed,votes_missed,"
-      "slashing_events\n"};
+      "slashing_events,bonded,jailed,blocks_in_set,in_set\n"};
   const char *at = out;
   for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
     const char *s = strstr(at, sections[i]);
@@ -712,7 +931,8 @@ static void test_csv(void **state) {
     at = s;
   }
   /* A name with a comma and quotes is quoted, quotes doubled. */
-  assert_non_null(strstr(out, ",\"val \"\"zero\"\", first\",10,4,0,0\n"));
+  assert_non_null(strstr(out, ",\"val \"\"zero\"\", first\",10,4,0,0,10,"
+                              "false,4,1-4\n"));
   free(out);
   free(r);
   chain_fx_free(&fx);
@@ -725,6 +945,8 @@ int main(void) {
       cmocka_unit_test(test_tallies),
       cmocka_unit_test(test_refused_blocks),
       cmocka_unit_test(test_votes),
+      cmocka_unit_test(test_set_changes),
+      cmocka_unit_test(test_slashing_events),
       cmocka_unit_test(test_finish_clean_chain),
       cmocka_unit_test(test_finish_cross_checks),
       cmocka_unit_test(test_finish_coupons_and_settlements),

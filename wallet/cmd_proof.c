@@ -4,16 +4,23 @@
  * later without any node.
  *
  * `cairn proof` asks the node for the transaction's location, the raw block
- * and commit, and the genesis validator set (the set in force at every
- * height until validator-set changes exist), and assembles the proof with
- * libcairn (ledger/proof.c). It trusts nothing the node says beyond the raw
- * bytes: the txid list is rebuilt from the block itself rather than taken
- * from the node's "txids" field, the audit path is computed here, and the
- * finished proof is verified before it is written, so a node serving
- * inconsistent data is caught at once (exit 3) instead of producing a file
- * that fails later in someone else's hands. That check uses the node's own
- * genesis, so it proves consistency, not trust: trust comes from the anchor
- * the verifier brings.
+ * and commit, the validator set in force at the block's height
+ * (GET /v1/validators/at/{height}: the set changes with bonding, admission
+ * and jailing; a node too old to serve it gets the genesis set, which the
+ * header check below then has to accept) and the genesis, and assembles
+ * the proof with libcairn
+ * (ledger/proof.c). It trusts nothing the node says beyond the raw bytes:
+ * the txid list is rebuilt from the block itself rather than taken from
+ * the node's "txids" field, the audit path is computed here, the set must
+ * hash to the validators_hash of the block's own header, and the finished
+ * proof is verified before it is written, so a node serving inconsistent
+ * data is caught at once (exit 3) instead of producing a file that fails
+ * later in someone else's hands. That check uses the node's own genesis
+ * while the block's set is the genesis set, and the block's own hash once
+ * the set has changed (a genesis cannot vouch for a later set: proof.c),
+ * so it proves consistency, not trust: trust comes from the anchor the
+ * verifier brings. For a block after a set change the command says that
+ * the proof must be verified against a trusted block hash.
  *
  * `cairn verify-proof` is purely local: it reads the proof file and a trust
  * anchor the user supplies - a genesis file (--genesis) or a block hash
@@ -161,12 +168,16 @@ typedef struct cairn_proof_fetch {
   uint8_t *commit;
   size_t commit_len;
   cairn_genesis *genesis;
+  cairn_valset *valset; /* the set in force at height, checked canonical */
+  bool valset_assumed;  /* the node has no /v1/validators/at: genesis's */
+  bool genesis_set;     /* valset is the genesis set (hash and names) */
 } cairn_proof_fetch;
 
 static void cairn_proof_fetch_free(cairn_proof_fetch *f) {
   free(f->block);
   free(f->commit);
   free(f->genesis);
+  free(f->valset);
   memset(f, 0, sizeof *f);
 }
 
@@ -283,15 +294,172 @@ static cairn_err cairn_proof_fetch_genesis(cairn_wallet *w,
   return err;
 }
 
+/* A malformed validator-set answer: exit 3. */
+static cairn_err cairn_proof_bad_set(cairn_wallet *w, uint64_t height,
+                                     const char *what) {
+  return cairn_wallet_fail(w, CAIRN_EXIT_NODE, CAIRN_ERR_HTTP,
+                           cairn_proof_node_hint, "unexpected response from "
+                           "the node: the validator set at height %llu %s",
+                           (unsigned long long)height, what);
+}
+
+/* One member of the node's set: 64 hex digits of key, a name of 1..32
+ * bytes and a power (its range is checked with the whole set). */
+static cairn_err cairn_proof_member(cairn_wallet *w, const json_t *o,
+                                    uint64_t height, cairn_validator *v) {
+  const char *pk = NULL, *name = NULL;
+  memset(v, 0, sizeof *v);
+  CAIRN_TRY(cairn_wallet_field_str(w, o, "pubkey", &pk));
+  CAIRN_TRY(cairn_wallet_field_str(w, o, "name", &name));
+  CAIRN_TRY(cairn_wallet_field_u64(w, o, "power", &v->power));
+  size_t n = strlen(name);
+  if (cairn_hex_decode_exact(v->pubkey, CAIRN_ED25519_PUBKEY_BYTES, pk) !=
+      CAIRN_OK) {
+    return cairn_proof_bad_set(w, height, "has a key that is not 64 hex "
+                               "characters");
+  }
+  if (n == 0 || n > CAIRN_NAME_BYTES_MAX) {
+    return cairn_proof_bad_set(w, height, "has a name of 0 or more than 32 "
+                               "characters");
+  }
+  v->name_len = (uint8_t)n;
+  memcpy(v->name, name, n + 1);
+  return CAIRN_OK;
+}
+
+/* The members of a set answer into f->valset, in canonical form
+ * (ascending keys, powers and total in range). */
+static cairn_err cairn_proof_parse_valset(cairn_wallet *w, const json_t *b,
+                                          cairn_proof_fetch *f) {
+  json_t *set = NULL;
+  CAIRN_TRY(cairn_wallet_field_array(w, b, "set", &set));
+  size_t n = json_array_size(set);
+  if (n == 0 || n > CAIRN_VALIDATORS_MAX) {
+    return cairn_proof_bad_set(w, f->height, "has no members or more than "
+                               "128");
+  }
+  for (size_t i = 0; i < n; i++) {
+    CAIRN_TRY(cairn_proof_member(w, json_array_get(set, i), f->height,
+                                 &f->valset->v[i]));
+  }
+  f->valset->n = (uint32_t)n;
+  if (cairn_valset_check(f->valset) != CAIRN_OK) {
+    return cairn_proof_bad_set(w, f->height, "is not in ascending key "
+                               "order, or has a power out of range");
+  }
+  return CAIRN_OK;
+}
+
+/* The set in force at f->height, from GET /v1/validators/at/{height}. A
+ * node that does not know the path (404 not_found: a cairnd from before
+ * validator-set changes, whose chains keep the genesis set) gets the
+ * genesis set. Either way, whether it is the set the block was signed
+ * under is checked against the header once the block is decoded
+ * (cairn_proof_assemble). */
+static cairn_err cairn_proof_fetch_valset(cairn_wallet *w,
+                                          cairn_proof_fetch *f) {
+  char path[64], what[64];
+  json_t *b = NULL;
+  int status = 0;
+  snprintf(path, sizeof path, "/v1/validators/at/%llu",
+           (unsigned long long)f->height);
+  snprintf(what, sizeof what, "the validator set at height %llu",
+           (unsigned long long)f->height);
+  f->valset = calloc(1, sizeof *f->valset);
+  if (f->valset == NULL) {
+    return cairn_wallet_fail(w, CAIRN_EXIT_FAILED, CAIRN_ERR_NOMEM, NULL,
+                             "out of memory");
+  }
+  cairn_err err = cairn_wallet_get_quiet(w, path, &status, &b);
+  if (err != CAIRN_OK) {
+    return cairn_wallet_fail(w, CAIRN_EXIT_NODE, err, NULL, "cannot read "
+                             "%s from the node: %s", what,
+                             cairn_strerror(err));
+  }
+  const json_t *e = json_object_get(json_object_get(b, "error"), "code");
+  if (status == 404 && json_is_string(e) &&
+      strcmp(json_string_value(e), "not_found") == 0) {
+    *f->valset = f->genesis->validators;
+    f->valset_assumed = true;
+  } else if (status < 200 || status > 299) {
+    err = cairn_wallet_fail_api(w, status, b, what, NULL);
+  } else {
+    err = cairn_proof_parse_valset(w, b, f);
+  }
+  json_decref(b);
+  return err;
+}
+
+/* Whether f's set is the genesis set, names included (what a genesis
+ * anchor demands: specs/proof.md step 8). */
+static bool cairn_proof_is_genesis_set(const cairn_proof_fetch *f) {
+  const cairn_valset *a = f->valset, *g = &f->genesis->validators;
+  bool same = a->n == g->n;
+  for (uint32_t i = 0; same && i < a->n; i++) {
+    same = memcmp(a->v[i].pubkey, g->v[i].pubkey,
+                  CAIRN_ED25519_PUBKEY_BYTES) == 0 &&
+           a->v[i].power == g->v[i].power &&
+           strcmp(a->v[i].name, g->v[i].name) == 0;
+  }
+  return same;
+}
+
+/* The built proof's header names the fetched set (its validators_hash),
+ * and is on the node's chain. Out: the block hash, the anchor for the
+ * self-check when the set is not the genesis set. */
+static cairn_err cairn_proof_check_header(cairn_wallet *w,
+                                          const cairn_proof_fetch *f,
+                                          const cairn_proof *p,
+                                          uint8_t hash[32]) {
+  cairn_block_header h;
+  uint8_t vh[CAIRN_HASH_BYTES];
+  char want[65], got[65];
+  if (cairn_block_header_decode(&h, p->header, p->header_len) != CAIRN_OK ||
+      cairn_block_hash(hash, &h) != CAIRN_OK) {
+    return cairn_wallet_fail(w, CAIRN_EXIT_NODE, CAIRN_ERR_CORRUPT,
+                             cairn_proof_node_hint, "the header of block %llu "
+                             "from the node does not decode",
+                             (unsigned long long)f->height);
+  }
+  cairn_valset_hash(vh, f->valset);
+  if (memcmp(vh, h.validators_hash, CAIRN_HASH_BYTES) != 0 &&
+      f->valset_assumed) {
+    return cairn_wallet_fail(w, CAIRN_EXIT_NODE, CAIRN_ERR_BAD_VALSET,
+                             "update the node: its cairnd is older than "
+                             "validator-set changes", "the node does not "
+                             "serve GET /v1/validators/at/{height}, and "
+                             "block %llu was not signed by the genesis "
+                             "validator set", (unsigned long long)f->height);
+  }
+  if (memcmp(vh, h.validators_hash, CAIRN_HASH_BYTES) != 0) {
+    cairn_hex_encode(want, sizeof want, h.validators_hash, 32);
+    cairn_hex_encode(got, sizeof got, vh, 32);
+    return cairn_wallet_fail(w, CAIRN_EXIT_NODE, CAIRN_ERR_BAD_VALSET,
+                             cairn_proof_node_hint, "the node's validator "
+                             "set for height %llu hashes to %s, but the "
+                             "block's header names the set %s",
+                             (unsigned long long)f->height, got, want);
+  }
+  if (h.chain_id_len != f->genesis->chain_id_len ||
+      memcmp(h.chain_id, f->genesis->chain_id, h.chain_id_len) != 0) {
+    return cairn_wallet_fail(w, CAIRN_EXIT_NODE, CAIRN_ERR_GENESIS_MISMATCH,
+                             cairn_proof_node_hint, "block %llu from the "
+                             "node is not on the chain of the node's "
+                             "genesis (%s)", (unsigned long long)f->height,
+                             f->genesis->chain_id);
+  }
+  return CAIRN_OK;
+}
+
 /* Assemble and self-check the proof. */
 static cairn_err cairn_proof_assemble(cairn_wallet *w, const char *txid_hex,
                                       const uint8_t txid[32],
-                                      const cairn_proof_fetch *f,
-                                      cairn_proof *p, cairn_proof_result *r) {
+                                      cairn_proof_fetch *f, cairn_proof *p,
+                                      cairn_proof_result *r) {
   char why[CAIRN_PROOF_WHY_BYTES];
+  uint8_t hash[CAIRN_HASH_BYTES];
   cairn_err err = cairn_proof_build(p, f->block, f->block_len, f->commit,
-                                    f->commit_len, &f->genesis->validators,
-                                    txid);
+                                    f->commit_len, f->valset, txid);
   if (err == CAIRN_ERR_NOT_FOUND) {
     return cairn_wallet_fail(w, CAIRN_EXIT_NODE, err, cairn_proof_node_hint,
                              "the node says transaction %s is in block %llu, "
@@ -304,7 +472,10 @@ static cairn_err cairn_proof_assemble(cairn_wallet *w, const char *txid_hex,
                              (unsigned long long)f->height,
                              cairn_strerror(err));
   }
+  CAIRN_TRY(cairn_proof_check_header(w, f, p, hash));
+  f->genesis_set = cairn_proof_is_genesis_set(f);
   cairn_proof_anchor anchor = {.genesis = f->genesis, .block_hash = NULL};
+  if (!f->genesis_set) anchor = (cairn_proof_anchor){NULL, hash};
   err = cairn_proof_verify(r, p, &anchor, why, sizeof why);
   if (err != CAIRN_OK) {
     return cairn_wallet_fail(w, CAIRN_EXIT_NODE, err, cairn_proof_node_hint,
@@ -324,10 +495,25 @@ static cairn_err cairn_proof_assemble(cairn_wallet *w, const char *txid_hex,
   return CAIRN_OK;
 }
 
+/* After a set change a genesis cannot vouch for the proof: say how to
+ * check it (stderr, so the JSON on stdout stays as it is). */
+static void cairn_proof_note_anchor(const cairn_proof_result *r,
+                                    const char *out_path) {
+  char hash[65];
+  cairn_hex_encode(hash, sizeof hash, r->block_hash, 32);
+  fprintf(stderr, "cairn: note: block %llu's validator set differs from "
+          "genesis (the set changed at some height), so this proof cannot "
+          "be verified against the genesis file; verify it against a "
+          "trusted block hash: cairn verify-proof %s --block-hash HASH "
+          "(this block's hash is %s: confirm it with a source you trust)\n",
+          (unsigned long long)r->header.height,
+          out_path != NULL ? out_path : "FILE", hash);
+}
+
 /* Print the proof, or write it to out_path and say so. */
 static cairn_err cairn_proof_emit(cairn_wallet *w, const cairn_proof *p,
                                   const cairn_proof_result *r,
-                                  const char *out_path) {
+                                  const char *out_path, bool genesis_set) {
   char *text = NULL;
   if (cairn_proof_to_json(p, &text) != CAIRN_OK) {
     return cairn_wallet_fail(w, CAIRN_EXIT_FAILED, CAIRN_ERR_NOMEM, NULL,
@@ -351,11 +537,11 @@ static cairn_err cairn_proof_emit(cairn_wallet *w, const cairn_proof *p,
     }
   }
   if (err == CAIRN_OK && out_path != NULL && w->json) {
-    json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s}", "txid", txid,
-                          "height", (json_int_t)r->header.height, "position",
-                          (json_int_t)p->position, "tx_count",
+    json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:b}", "txid",
+                          txid, "height", (json_int_t)r->header.height,
+                          "position", (json_int_t)p->position, "tx_count",
                           (json_int_t)p->tx_count, "block_hash", hash,
-                          "file", out_path);
+                          "file", out_path, "genesis_set", (int)genesis_set);
     if (j != NULL) cairn_wallet_print_json(j);
     json_decref(j);
   } else if (err == CAIRN_OK && out_path != NULL) {
@@ -363,6 +549,7 @@ static cairn_err cairn_proof_emit(cairn_wallet *w, const cairn_proof *p,
            "to %s\n", txid, (unsigned long long)r->header.height,
            (unsigned)p->position, (unsigned)p->tx_count, out_path);
   }
+  if (err == CAIRN_OK && !genesis_set) cairn_proof_note_anchor(r, out_path);
   free(text);
   return err;
 }
@@ -383,10 +570,11 @@ static cairn_err cairn_proof_run(cairn_wallet *w, const cairn_args *a) {
   if (err == CAIRN_OK) err = cairn_proof_locate(w, hex, &f);
   if (err == CAIRN_OK) err = cairn_proof_fetch_block(w, &f);
   if (err == CAIRN_OK) err = cairn_proof_fetch_genesis(w, &f);
+  if (err == CAIRN_OK) err = cairn_proof_fetch_valset(w, &f);
   if (err == CAIRN_OK) err = cairn_proof_assemble(w, hex, txid, &f, p, r);
   if (err == CAIRN_OK) {
     err = cairn_proof_emit(w, p, r, cairn_wallet_opt(&cairn_proof_spec, a,
-                                                     "out"));
+                                                     "out"), f.genesis_set);
   }
   cairn_proof_fetch_free(&f);
   free(p);
@@ -413,9 +601,10 @@ static const cairn_cmd_spec cairn_verify_proof_spec = {
     "verify-proof", "FILE (--genesis FILE | --block-hash HEX)",
     "Check an inclusion proof offline, with no node: the transaction, its "
     "audit path, the block header and more than 2/3 of the validators' "
-    "signatures, against a genesis or a block hash you trust. Exit 0 if the "
-    "proof holds, 1 if it does not or a file cannot be read, 2 for usage "
-    "errors.",
+    "signatures, against a genesis or a block hash you trust. A genesis "
+    "vouches only for blocks signed by the genesis validator set: after the "
+    "set has changed, use --block-hash. Exit 0 if the proof holds, 1 if it "
+    "does not or a file cannot be read, 2 for usage errors.",
     cairn_verify_proof_opts, 2, 1, 1};
 
 /* The trust anchor from the options; g is filled for --genesis. */

@@ -2,8 +2,9 @@
  * cairn/proof.h - transaction inclusion proofs, checkable offline.
  *
  * A proof shows that one transaction is in a block that the validators
- * finalised, to someone who holds only a trusted genesis document (or a
- * trusted block hash) and no node: the transaction's bytes, its RFC 6962
+ * finalised, to someone who holds only a trusted block hash (or, while the
+ * block's validator set is still the genesis set, a trusted genesis
+ * document) and no node: the transaction's bytes, its RFC 6962
  * audit path to the block header's tx_root, the header, the block's commit
  * (the precommit signatures) and the validator set those signatures are
  * counted against. specs/proof.md is the normative description: the byte
@@ -166,8 +167,11 @@ CAIRN_MUST_CHECK cairn_err cairn_proof_load(cairn_proof *p, const char *path,
  *   commit is for this height and block hash and carries valid precommits
  *   from more than 2/3 of the set's power (BAD_COMMIT); then the anchor:
  *   - genesis: the header's chain id is the genesis's (GENESIS_MISMATCH),
- *     the validator set equals the genesis's member by member (BAD_VALSET),
- *     and a block at height 1 links to the genesis hash (GENESIS_MISMATCH);
+ *     the validator set equals the genesis's member by member (BAD_VALSET;
+ *     for a block after a set change, whose set a genesis cannot vouch
+ *     for, why says "the block's validator set differs from genesis" and
+ *     to verify against a trusted block hash instead), and a block at
+ *     height 1 links to the genesis hash (GENESIS_MISMATCH);
  *   - block hash: the block's hash equals it (BAD_PROOF).
  * On success *out describes what was proven. On failure why names what
  * mismatched with both values; *out is zeroed. Errors also: NOMEM. */

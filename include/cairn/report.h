@@ -6,11 +6,14 @@
  *   - block by block (cairn_report_add_block), from the decoded, already
  *     verified transactions and commits: tallies of the points each brand
  *     issued and that members redeemed, coupons issued and redeemed, and per
- *     validator the blocks it proposed and the commits it did not sign;
+ *     validator the blocks it proposed, the commits it did not sign while
+ *     it was in the set in force for them, the heights it was in that set,
+ *     and the EVIDENCE transactions against it;
  *   - once at the end (cairn_report_finish), from the replayed state: each
  *     brand's lifetime counters (brand_stats: issued, redeemed at home and at
  *     partners, expired, reversed, held), the sum of its members' balances,
- *     and the status of every coupon.
+ *     the status of every coupon, and each validator's staking record
+ *     (power in force, bonded stake, jailed).
  * finish then demands that the two agree: the points issued by ISSUE
  * transactions equal the issued counter, every brand conserves its points
  *     issued - redeemed_home - redeemed_partner - expired - reversed
@@ -56,6 +59,20 @@
   (CAIRN_BRANDS_MAX * (CAIRN_BRANDS_MAX - 1))
 /* Transaction type counters: index = type byte, 0 counts unknown types. */
 #define CAIRN_REPORT_TX_TYPES 32
+/* Validators a report can list: every validator that was ever in a set
+ * in force or has a staking record. More than one set holds, because
+ * jailed validators stay on record for good while others are admitted in
+ * their place. */
+#define CAIRN_REPORT_VALIDATORS_MAX (8u * CAIRN_VALIDATORS_MAX)
+/* Ranges of heights kept per validator: a validator that leaves the set
+ * and comes back more often than this has its later ranges merged into the
+ * last one (blocks_in_set stays exact). */
+#define CAIRN_REPORT_SPANS_MAX 4
+
+_Static_assert(CAIRN_REPORT_VALIDATORS_MAX >= CAIRN_VALIDATORS_MAX,
+               "a report holds at least one whole set");
+_Static_assert(CAIRN_REPORT_VALIDATORS_MAX <= 65536u,
+               "validator indexes of a report fit in an int");
 
 typedef struct cairn_report_brand {
   uint32_t id;
@@ -80,13 +97,27 @@ typedef struct cairn_report_brand {
   uint64_t tx_redeemed; /* sum of REDEEM amounts */
 } cairn_report_brand;
 
+/* Heights from..to (inclusive) at which a validator was in the set. */
+typedef struct cairn_report_span {
+  uint64_t from;
+  uint64_t to;
+} cairn_report_span;
+
 typedef struct cairn_report_validator {
   uint8_t pubkey[CAIRN_ED25519_PUBKEY_BYTES];
   char name[CAIRN_NAME_BYTES_MAX + 1];
-  uint64_t power;           /* stake in the latest set that held it */
+  /* After finish: the power in force for the block after the report's
+   * height, from the staking record (0: not in the set). Between blocks:
+   * its power in the latest set that held it. */
+  uint64_t power;
+  uint64_t bonded;          /* stake bonded now (finish; staking record) */
+  bool jailed;              /* jailed for good (finish; staking record) */
   uint64_t proposed;        /* blocks whose header names it as proposer */
   uint64_t missed;          /* blocks of its sets whose commit lacks it */
-  uint64_t slashing_events; /* the protocol has no slashing yet: 0 */
+  uint64_t slashing_events; /* EVIDENCE transactions against it */
+  uint64_t blocks_in_set;   /* heights at which it was in the set */
+  uint32_t n_spans;         /* 0..CAIRN_REPORT_SPANS_MAX */
+  cairn_report_span spans[CAIRN_REPORT_SPANS_MAX]; /* ascending, disjoint */
 } cairn_report_validator;
 
 /* Points `debtor` owes `creditor` for redemptions of debtor's points at
@@ -108,35 +139,43 @@ typedef struct cairn_report {
   bool finished; /* finish succeeded at this height */
   uint32_t n_brands;
   cairn_report_brand brands[CAIRN_BRANDS_MAX];
-  uint32_t n_validators;
-  cairn_report_validator validators[CAIRN_VALIDATORS_MAX];
+  uint32_t n_validators; /* ascending by pubkey */
+  cairn_report_validator validators[CAIRN_REPORT_VALIDATORS_MAX];
   uint32_t n_settlements; /* filled by finish */
   cairn_report_settlement settlements[CAIRN_REPORT_SETTLEMENTS_MAX];
 } cairn_report;
 
 /* Start an empty report at height 0 for genesis g (brands and validators in
- * genesis order). r is large (about 1 MiB): allocate it on the heap. */
+ * genesis order). r is large (about 1.3 MB): allocate it on the heap. */
 void cairn_report_init(cairn_report *r, const cairn_genesis *g,
                        const uint8_t genesis_hash[CAIRN_HASH_BYTES]);
 
 /* Add the next block (height r->height + 1, whose prev_hash is r->hash)
  * with its transactions (raw bytes, as cairn_block_decode returns them) and
- * its commit, under the validator set vs that was in force for it. The
- * block must have been verified (its transactions decode); the report only
+ * its commit, under the validator set vs that was in force for it
+ * (cairn_chain_valset_at(chain, height)): every member of vs is counted as
+ * in the set at this height, gets a slot if it is new to the report, and
+ * misses the block if the commit has no signature of it. Each EVIDENCE
+ * transaction adds a slashing event to its offender. The block must have
+ * been verified (its transactions and evidence decode); the report only
  * tallies. Clears r->finished.
- * Errors: ARG (not the next block; r unchanged), a decode error of a
- * transaction (r unchanged), OVERFLOW (a tally would pass 2^64 - 1; r
- * unchanged), LIMIT (more validators than a report holds). */
+ * Errors, each leaving r unchanged: ARG (not the next block), a decode
+ * error of a transaction or of the evidence it carries, OVERFLOW (a tally
+ * would pass 2^64 - 1), LIMIT (more validators than a report holds, or
+ * more EVIDENCE transactions in one block than a set has members). */
 CAIRN_MUST_CHECK cairn_err cairn_report_add_block(
     cairn_report *r, const cairn_block_header *h,
     const uint8_t hash[CAIRN_HASH_BYTES], const cairn_slice *txs,
     const cairn_commit *c, const cairn_valset *vs);
 
 /* Complete the report from the replayed state `state` (a snapshot whose tip
- * is r->height) and check it, as described above. Sets r->finished on
- * success. Errors (why names the brand and both sides): CORRUPT (a
- * cross-check failed, a record of the state does not decode or names a
- * brand that does not exist), OVERFLOW (a sum passes 2^64 - 1), STORE,
+ * is r->height) and check it, as described above; each validator record
+ * of the state sets its validator's power, bonded and jailed (a validator
+ * with a record but never in a set, e.g. admitted for a later height, gets
+ * a slot). Sets r->finished on success. Errors (why names the brand and
+ * both sides): CORRUPT (a cross-check failed, a record of the state does
+ * not decode or names a brand that does not exist), OVERFLOW (a sum passes
+ * 2^64 - 1), LIMIT (more validator records than a report holds), STORE,
  * NOMEM. */
 CAIRN_MUST_CHECK cairn_err cairn_report_finish(cairn_report *r,
                                                cairn_rtxn *state, char *why,
