@@ -31,8 +31,11 @@
  *     limit fails with PEER_RATE and the peer, too slow to keep up, is
  *     dropped (not banned: slowness is not malice);
  *   - inbound rate: two token buckets per link (messages and bytes per
- *     second, a second's worth of burst) on the monotonic clock; a peer
- *     past either is punished (dropped and banned) with PEER_RATE;
+ *     second, a second's worth of burst) on the monotonic clock; a frame
+ *     the buckets cannot pay for stays in the input buffer and reading
+ *     pauses until they have refilled enough (backpressure through TCP,
+ *     as a busy honest peer deserves: banning it would cost the network a
+ *     validator exactly when it is loaded);
  *   - peers: at most CAIRN_P2P_PEERS_MAX links up, at most as many inbound
  *     handshakes in progress (an accept beyond that is closed at once);
  *   - one link per key: when a second link to a key comes up, the link
@@ -41,8 +44,8 @@
  *     links dialled by the same side keep the newer one, since the dialler
  *     only redials once it has lost the old one.
  *
- * Misbehaviour. A message that does not decode, an oversize frame, or a
- * rate past its limit from an authenticated peer is punished: the link is
+ * Misbehaviour. A message that does not decode or an oversize frame from
+ * an authenticated peer is punished: the link is
  * closed and the key banned for CAIRN_P2P_BAN_MS (neither dialled nor
  * accepted). A frame that fails authentication closes the link without a
  * ban: altered bytes may come from the network rather than the peer, and
@@ -146,6 +149,7 @@ typedef struct p2p_link {
   uint64_t up_ms, last_rx_ms, last_tx_ms;
   /* Token buckets in thousandths of a message / byte. */
   uint64_t tok_msgs, tok_bytes, tok_ms;
+  struct event *resume; /* re-enables reading after a rate pause */
   struct p2p_link *next_dead;
 } p2p_link;
 
@@ -194,6 +198,7 @@ struct cairn_p2p {
 static void p2p_link_close(p2p_link *l, cairn_err err, const char *reason);
 static void p2p_dial_schedule(p2p_dial *d, uint32_t delay_ms);
 static void p2p_link_on_read(struct bufferevent *bev, void *arg);
+static void p2p_link_pause(p2p_link *l, uint64_t wait_ms);
 static void p2p_link_on_event(struct bufferevent *bev, short what, void *arg);
 
 /* ---- small helpers ---- */
@@ -281,6 +286,7 @@ static void p2p_notify_peer(cairn_p2p *p, cairn_peer_id id, bool up) {
 static void p2p_link_free(p2p_link *l) {
   if (l->bev != NULL) bufferevent_free(l->bev);
   if (l->timer != NULL) event_free(l->timer);
+  if (l->resume != NULL) event_free(l->resume);
   if (l->sess != NULL) {
     cairn_p2p_session_wipe(l->sess);
     sodium_free(l->sess);
@@ -519,9 +525,10 @@ void cairn_p2p_broadcast(cairn_p2p *p, const cairn_p2p_msg *m,
 /* ---- receiving ---- */
 
 /* Charge one received frame of n bytes to l's token buckets. False if
- * either bucket is empty. Buckets hold a second's worth and refill
- * continuously on the monotonic clock. */
-static bool p2p_link_charge(p2p_link *l, size_t n) {
+ * either bucket cannot pay; *wait_ms is then how long until both can.
+ * Buckets hold a second's worth and refill continuously on the monotonic
+ * clock. */
+static bool p2p_link_charge(p2p_link *l, size_t n, uint64_t *wait_ms) {
   const cairn_p2p *p = l->p;
   uint64_t now = cairn_clock_mono_ms();
   uint64_t dt = now - l->tok_ms;
@@ -534,7 +541,15 @@ static bool p2p_link_charge(p2p_link *l, size_t n) {
   if (l->tok_msgs > cap_msgs) l->tok_msgs = cap_msgs;
   if (l->tok_bytes > cap_bytes) l->tok_bytes = cap_bytes;
   uint64_t cost_bytes = (uint64_t)n * 1000u;
-  if (l->tok_msgs < 1000u || l->tok_bytes < cost_bytes) return false;
+  if (l->tok_msgs < 1000u || l->tok_bytes < cost_bytes) {
+    uint64_t w_msgs = l->tok_msgs < 1000u
+                          ? (1000u - l->tok_msgs) / p->rate_msgs + 1 : 0;
+    uint64_t w_bytes = l->tok_bytes < cost_bytes
+                           ? (cost_bytes - l->tok_bytes) / p->rate_bytes + 1
+                           : 0;
+    *wait_ms = w_msgs > w_bytes ? w_msgs : w_bytes;
+    return false;
+  }
   l->tok_msgs -= 1000u;
   l->tok_bytes -= cost_bytes;
   return true;
@@ -544,11 +559,6 @@ static bool p2p_link_charge(p2p_link *l, size_t n) {
 static void p2p_link_on_plain(p2p_link *l, const uint8_t *plain, size_t n) {
   cairn_p2p *p = l->p;
   cairn_p2p_msg m;
-  if (!p2p_link_charge(l, cairn_p2p_frame_bytes(n))) {
-    cairn_p2p_punish(p, l->id, CAIRN_ERR_PEER_RATE,
-                     "message rate over the limit");
-    return;
-  }
   if (n == 0) return; /* keepalive */
   cairn_err err = cairn_p2p_msg_decode(&m, plain, n);
   if (err != CAIRN_OK) {
@@ -697,6 +707,11 @@ static bool p2p_link_read_frame(p2p_link *l) {
   }
   size_t frame_len = sizeof hdr + ct_len;
   if (evbuffer_get_length(in) < frame_len) return false;
+  uint64_t wait_ms = 0;
+  if (l->state == P2P_UP && !p2p_link_charge(l, frame_len, &wait_ms)) {
+    p2p_link_pause(l, wait_ms); /* the frame waits in the buffer */
+    return false;
+  }
   const uint8_t *frame = evbuffer_pullup(in, (ev_ssize_t)frame_len);
   if (frame == NULL) {
     p2p_link_close(l, CAIRN_ERR_NOMEM, "out of memory reading a frame");
@@ -716,6 +731,30 @@ static bool p2p_link_read_frame(p2p_link *l) {
   else
     p2p_link_on_plain(l, p->rx_plain, plain_len);
   return l->state == P2P_AUTH || l->state == P2P_UP;
+}
+
+static void p2p_link_on_resume(evutil_socket_t fd, short what, void *arg) {
+  (void)fd;
+  (void)what;
+  p2p_link *l = arg;
+  if (l->state != P2P_UP) return;
+  bufferevent_enable(l->bev, EV_READ);
+  p2p_link_on_read(l->bev, l); /* frames already buffered */
+}
+
+/* Stop reading from l for wait_ms: the peer sends faster than its
+ * buckets allow. TCP pushes back on it meanwhile. */
+static void p2p_link_pause(p2p_link *l, uint64_t wait_ms) {
+  if (l->resume == NULL)
+    l->resume = evtimer_new(l->p->base, p2p_link_on_resume, l);
+  if (l->resume == NULL) {
+    p2p_link_close(l, CAIRN_ERR_NOMEM, "out of memory pausing a link");
+    return;
+  }
+  bufferevent_disable(l->bev, EV_READ);
+  if (wait_ms > 1000) wait_ms = 1000;
+  struct timeval tv = p2p_tv((uint32_t)wait_ms);
+  evtimer_add(l->resume, &tv);
 }
 
 /* The peer's hello, once enough of it is in: derive keys, send our auth. */

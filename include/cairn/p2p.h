@@ -35,7 +35,8 @@
  * (past it a send fails with PEER_RATE and the peer, too slow, is
  * dropped, not banned); received messages are rate limited (token buckets
  * of CAIRN_P2P_RATE_MSGS messages and CAIRN_P2P_RATE_BYTES bytes per
- * second; past them the peer is punished). At most CAIRN_P2P_PEERS_MAX
+ * second; past them reading from the peer pauses until they refill, so
+ * TCP slows the sender down). At most CAIRN_P2P_PEERS_MAX
  * links up (and as many inbound handshakes in progress); a
  * handshake must finish within CAIRN_P2P_HANDSHAKE_MS; a link silent for
  * CAIRN_P2P_IDLE_MS is closed. One link per key: when a second link to a
@@ -45,8 +46,8 @@
  * failure with exponential backoff (CAIRN_P2P_BACKOFF_MIN_MS doubling to
  * CAIRN_P2P_BACKOFF_MAX_MS). A peer dropped for misbehaviour is not
  * redialled or accepted for CAIRN_P2P_BAN_MS. The transport itself
- * punishes a message that does not decode (PEER_PROTOCOL), an oversize
- * frame from an authenticated peer and a receive rate over its limit; a
+ * punishes a message that does not decode (PEER_PROTOCOL) and an oversize
+ * frame from an authenticated peer; a
  * frame that fails authentication closes the link without a ban (the
  * bytes may have been altered on the way).
  *
@@ -72,7 +73,7 @@ struct event_base;
 
 #define CAIRN_P2P_PEERS_MAX 64
 #define CAIRN_P2P_SENDQ_BYTES_MAX (64u * 1024u * 1024u)
-#define CAIRN_P2P_RATE_MSGS 2000u
+#define CAIRN_P2P_RATE_MSGS 20000u
 #define CAIRN_P2P_RATE_BYTES (64u * 1024u * 1024u)
 #define CAIRN_P2P_HANDSHAKE_MS 5000u
 #define CAIRN_P2P_IDLE_MS 30000u
