@@ -259,20 +259,39 @@ clean:
 -include $(REPLAY_BIN:=.d) $(FUZZ_BIN:=.d) $(BUILD)/tests/fuzz/replay_main.d
 
 # ---- benchmarks (BENCHMARKS.md) ----
-# `make bench` builds the benchmark with -O2 and no sanitizers in
+# `make bench` builds the benchmarks with -O2 and no sanitizers in
 # $(BENCH_BUILD) and prints one table: Cairn's figures beside this
-# machine's limits, all from the same run. Sizes come from the environment:
-# BENCH_TXS, BENCH_AUDIT_TXS, BENCH_MEMBERS, BENCH_MEMBERS_LARGE (bench/bench.c).
-BENCH_BUILD ?= build-bench
-BENCH_SRC   := $(sort $(wildcard bench/*.c))
+# machine's limits, all from the same run (bench/run.sh):
+#   cairn_bench     limits, single node, audit, growth (bench/*.c);
+#   cairn_netbench  four validators on loopback: a `cairnd testnet` of real
+#                   cairnd processes driven over HTTP (bench/netbench/);
+#   bench/pg/run.sh the PostgreSQL baseline (pgbench; PostgreSQL is
+#                   installed with scripts/install-deps.sh --bench if
+#                   missing).
+# Sizes come from the environment: BENCH_TXS, BENCH_AUDIT_TXS,
+# BENCH_MEMBERS, BENCH_MEMBERS_LARGE (bench/bench.c), BENCH_NET_*
+# (bench/netbench/main.c), BENCH_PG_* (bench/pg/run.sh).
+BENCH_BUILD  ?= build-bench
+BENCH_SRC    := $(sort $(wildcard bench/*.c))
+NETBENCH_SRC := $(sort $(wildcard bench/netbench/*.c))
 
 .PHONY: bench
 bench:
 	$(MAKE) BUILD=$(BENCH_BUILD) SANITIZE= FUZZ= DEBUG= OPT=-O2 \
-	  $(BENCH_BUILD)/bench/cairn_bench
+	  $(BENCH_BUILD)/bench/cairn_bench $(BENCH_BUILD)/bench/cairn_netbench \
+	  $(BENCH_BUILD)/cairnd
 	sh bench/run.sh $(BENCH_BUILD)/bench/cairn_bench
 
 $(BUILD)/bench/cairn_bench: $(BENCH_SRC) bench/bench_limits.h \
                             bench/bench_node.h tests/testutil.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $(BENCH_SRC) $(LIB) $(LDLIBS)
+
+# Its own program: it starts cairnd processes and talks to them over HTTP.
+# bench_limits.c gives it the clock and, when run alone, the BIP-340 limit.
+$(BUILD)/bench/cairn_netbench: $(NETBENCH_SRC) bench/netbench/netbench.h \
+                               bench/bench_limits.c bench/bench_limits.h \
+                               tests/testutil.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -Ibench $(LDFLAGS) -o $@ $(NETBENCH_SRC) \
+	  bench/bench_limits.c $(LIB) $(LDLIBS) -lm

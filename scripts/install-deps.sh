@@ -6,6 +6,9 @@
 #   install-deps.sh --fuzz    also clang and its libFuzzer/sanitizer runtime,
 #                             for `make fuzz` only
 #   install-deps.sh --lint    also cppcheck and clang-tidy, for `make lint`
+#   install-deps.sh --bench   also PostgreSQL (server, pgbench), for the
+#                             baseline of `make bench` only (bench/pg/run.sh
+#                             runs its own server in a temporary directory)
 set -eu
 PKGS="build-essential pkg-config libsodium-dev liblmdb-dev libsecp256k1-dev \
 libcmocka-dev libevent-dev libjansson-dev python3 python3-cryptography curl"
@@ -13,7 +16,8 @@ for opt in "$@"; do
   case "$opt" in
     --fuzz) PKGS="$PKGS clang libclang-rt-dev" ;;
     --lint) PKGS="$PKGS cppcheck clang-tidy" ;;
-    *) echo "install-deps: unknown option $opt (use --fuzz or --lint)" >&2; exit 2 ;;
+    --bench) PKGS="$PKGS postgresql postgresql-contrib" ;;
+    *) echo "install-deps: unknown option $opt (use --fuzz, --lint or --bench)" >&2; exit 2 ;;
   esac
 done
 missing=""
