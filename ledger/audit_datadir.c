@@ -39,7 +39,9 @@
  * order (bytes, then length). The first key where they differ is the first
  * difference; a stream that is not strictly ascending is itself corrupt.
  * The blocks and commits tables are checked by key only (heights 1..tip,
- * nothing more): their contents were replayed already.
+ * nothing more): their contents were replayed already. A scan's frames are
+ * batched into large writes by the reader and read in large reads by the
+ * parent; framing and every check are the same as frame by frame.
  */
 #define _XOPEN_SOURCE 700
 
@@ -92,6 +94,14 @@
  * the reader to finish what it was sending and exit. */
 #define DD_CLOSE_POLLS 1000
 #define DD_CLOSE_POLL_MS 2000
+/* Both ends of a scan batch their frames through a buffer of this size:
+ * a table holds one small record per account, coupon and transaction, and
+ * a system call per record (or two: header and payload) would cost more
+ * than reading the record. */
+#define DD_IO_BUF_BYTES 65536u
+
+_Static_assert(DD_IO_BUF_BYTES >= DD_HEAD_BYTES + 2 + DD_KEY_BYTES_MAX,
+               "a key frame fits the buffer");
 
 _Static_assert(DD_VALUE_BYTES_MAX + DD_KEY_BYTES_MAX + 2 <=
                    DD_PAYLOAD_BYTES_MAX,
@@ -105,6 +115,8 @@ typedef struct dd_source {
   char dir[CAIRN_AUDIT_NAME_BYTES];
   uint8_t *buf; /* payload of the last frame */
   size_t len;
+  uint8_t in[DD_IO_BUF_BYTES]; /* received, not yet taken: in[in_pos..in_len) */
+  size_t in_pos, in_len;
   uint8_t kind;
   uint16_t code;
   cairn_genesis *genesis;
@@ -160,12 +172,17 @@ static int dd_recv_all(int fd, void *p, size_t n, int timeout_ms) {
   return 1;
 }
 
-static bool dd_send_head(int fd, uint8_t kind, uint16_t code, uint32_t len) {
-  uint8_t h[DD_HEAD_BYTES];
+static void dd_head_write(uint8_t h[DD_HEAD_BYTES], uint8_t kind,
+                          uint16_t code, uint32_t len) {
   h[0] = kind;
   h[1] = (uint8_t)(code >> 8);
   h[2] = (uint8_t)code;
   cairn_be32_write(h + 3, len);
+}
+
+static bool dd_send_head(int fd, uint8_t kind, uint16_t code, uint32_t len) {
+  uint8_t h[DD_HEAD_BYTES];
+  dd_head_write(h, kind, code, len);
   return dd_send_all(fd, h, sizeof h);
 }
 
@@ -177,7 +194,35 @@ typedef struct dd_reader {
   cairn_store *store;
   cairn_rtxn *r;
   bool broken; /* the parent is gone */
+  uint8_t out[DD_IO_BUF_BYTES]; /* scan frames not yet sent */
+  size_t out_len;
 } dd_reader;
+
+/* Send what the scan buffer holds. */
+static void dd_reader_flush(dd_reader *rd) {
+  if (rd->out_len > 0 && !rd->broken)
+    rd->broken = !dd_send_all(rd->fd, rd->out, rd->out_len);
+  rd->out_len = 0;
+}
+
+/* Queue n bytes of a scan answer, sending the buffer when it is full. */
+static void dd_reader_put(dd_reader *rd, const void *p, size_t n) {
+  assert(rd->out_len <= sizeof rd->out);
+  if (rd->out_len + n > sizeof rd->out) dd_reader_flush(rd);
+  if (n > sizeof rd->out) {
+    if (!rd->broken) rd->broken = !dd_send_all(rd->fd, p, n);
+    return;
+  }
+  if (n > 0) memcpy(rd->out + rd->out_len, p, n);
+  rd->out_len += n;
+}
+
+/* Queue one frame header of a scan answer. */
+static void dd_reader_put_head(dd_reader *rd, uint8_t kind, uint32_t len) {
+  uint8_t h[DD_HEAD_BYTES];
+  dd_head_write(h, kind, 0, len);
+  dd_reader_put(rd, h, sizeof h);
+}
 
 __attribute__((format(printf, 3, 4))) static bool
 dd_send_err(dd_reader *rd, cairn_err err, const char *fmt, ...) {
@@ -287,18 +332,17 @@ static int dd_reader_visit(void *ctx, const uint8_t *key, size_t klen,
     return 1;
   }
   dd_reader *rd = s->rd;
-  bool ok;
   if (s->keys_only) {
-    ok = dd_send_head(rd->fd, DD_F_KEY, 0, (uint32_t)klen) &&
-         dd_send_all(rd->fd, key, klen);
+    dd_reader_put_head(rd, DD_F_KEY, (uint32_t)klen);
+    dd_reader_put(rd, key, klen);
   } else {
     uint8_t n[2] = {(uint8_t)(klen >> 8), (uint8_t)klen};
-    ok = dd_send_head(rd->fd, DD_F_REC, 0, (uint32_t)(2 + klen + vlen)) &&
-         dd_send_all(rd->fd, n, 2) && dd_send_all(rd->fd, key, klen) &&
-         dd_send_all(rd->fd, val, vlen);
+    dd_reader_put_head(rd, DD_F_REC, (uint32_t)(2 + klen + vlen));
+    dd_reader_put(rd, n, 2);
+    dd_reader_put(rd, key, klen);
+    dd_reader_put(rd, val, vlen);
   }
-  rd->broken |= !ok;
-  return ok ? 0 : 1;
+  return rd->broken ? 1 : 0;
 }
 
 static void dd_reader_scan(dd_reader *rd, uint64_t table, bool keys_only) {
@@ -312,15 +356,18 @@ static void dd_reader_scan(dd_reader *rd, uint64_t table, bool keys_only) {
   }
   cairn_err err = cairn_store_scan(rd->r, (cairn_table)table, all, 0,
                                    SIZE_MAX, dd_reader_visit, &s);
-  if (rd->broken) return;
+  /* The records before an error frame are sent ahead of it, as the
+   * parent reads them; the END frame goes out with the last batch. */
+  bool ok = s.err == CAIRN_OK && err == CAIRN_OK;
+  if (ok) dd_reader_put_head(rd, DD_F_END, 0);
+  dd_reader_flush(rd);
+  if (rd->broken || ok) return;
   if (s.err != CAIRN_OK)
     (void)dd_send_err(rd, s.err, "table %s holds a record of %zu + %zu "
                       "bytes, over the limits", name, s.klen, s.vlen);
-  else if (err != CAIRN_OK)
+  else
     (void)dd_send_err(rd, CAIRN_ERR_CORRUPT, "table %s cannot be read: %s",
                       name, cairn_store_errstr(rd->store));
-  else
-    rd->broken |= !dd_send_head(rd->fd, DD_F_END, 0, 0);
 }
 
 /* The reader's life: open, answer until the parent hangs up, clean up.
@@ -366,6 +413,38 @@ static cairn_err dd_reader_died(dd_source *dd, char *why, size_t why_cap) {
                 r > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* Read exactly n bytes of the reader's stream through dd->in; the same
+ * results as dd_recv_all. Waits (and the timeout) only when the buffer is
+ * empty; a payload larger than the buffer is read straight into p. */
+static int dd_recv_buffered(dd_source *dd, uint8_t *p, size_t n,
+                            int timeout_ms) {
+  assert(dd->in_pos <= dd->in_len && dd->in_len <= sizeof dd->in);
+  while (n > 0) {
+    size_t have = dd->in_len - dd->in_pos;
+    if (have > 0) {
+      size_t k = have < n ? have : n;
+      memcpy(p, dd->in + dd->in_pos, k);
+      dd->in_pos += k;
+      p += k;
+      n -= k;
+      continue;
+    }
+    if (n >= sizeof dd->in) return dd_recv_all(dd->fd, p, n, timeout_ms);
+    struct pollfd pfd = {.fd = dd->fd, .events = POLLIN};
+    int rc = poll(&pfd, 1, timeout_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return -2;
+    if (rc < 0) return -1;
+    ssize_t k = recv(dd->fd, dd->in, sizeof dd->in, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k == 0 || (k < 0 && errno == ECONNRESET)) return 0;
+    if (k < 0) return -1;
+    dd->in_pos = 0;
+    dd->in_len = (size_t)k;
+  }
+  return 1;
+}
+
 /* Receive one frame into dd->kind/code/buf/len. An ERR frame becomes its
  * error code with its sentence in why. */
 static cairn_err dd_recv_frame(dd_source *dd, char *why, size_t why_cap) {
@@ -373,11 +452,11 @@ static cairn_err dd_recv_frame(dd_source *dd, char *why, size_t why_cap) {
   if (dd->pid <= 0)
     return dd_say(why, why_cap, CAIRN_ERR_INTERNAL, "the reader of %s has "
                   "already stopped", dd->dir);
-  int rc = dd_recv_all(dd->fd, h, sizeof h, CAIRN_AUDIT_READER_TIMEOUT_MS);
+  int rc = dd_recv_buffered(dd, h, sizeof h, CAIRN_AUDIT_READER_TIMEOUT_MS);
   uint32_t len = rc == 1 ? cairn_be32_read(h + 3) : 0;
   if (rc == 1 && len > DD_PAYLOAD_BYTES_MAX) rc = -1;
   if (rc == 1)
-    rc = dd_recv_all(dd->fd, dd->buf, len, CAIRN_AUDIT_READER_TIMEOUT_MS);
+    rc = dd_recv_buffered(dd, dd->buf, len, CAIRN_AUDIT_READER_TIMEOUT_MS);
   if (rc == -1) (void)kill(dd->pid, SIGKILL); /* the socket failed */
   if (rc == 0 || rc == -1) return dd_reader_died(dd, why, why_cap);
   if (rc < 0) {

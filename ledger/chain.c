@@ -8,11 +8,14 @@
  * changes and new tip:
  *
  *   propose -> commit_proposal: the proposer runs candidate transactions in
- *     order on a fresh view of the tip. A candidate that does not decode,
- *     whose signature fails, or that breaks a rule is reported and skipped;
- *     because cairn_state_apply_tx() rolls back its own changes, skipping
- *     needs no undo here. The proposal keeps its view, so committing it (once
- *     validators have signed) executes nothing again.
+ *     order on a fresh view of the tip, their signatures checked on the
+ *     verifier threads as for apply_block (below), a window of as many
+ *     candidates as could still fit the block at a time. A candidate that
+ *     does not decode, whose signature fails, or that breaks a rule is
+ *     reported and skipped; because cairn_state_apply_tx() rolls back its
+ *     own changes, skipping needs no undo here. The proposal keeps its
+ *     view, so committing it (once validators have signed) executes
+ *     nothing again.
  *
  *   apply_block: a block from elsewhere (a peer, a replay) is checked
  *     completely, cheapest and most telling checks first: decoding, chain id,
@@ -25,15 +28,20 @@
  * Signature checks dominate the cost of applying a block (a Schnorr
  * verification is some fifty microseconds; executing the transaction is a
  * few hash-table operations), and unlike execution they are independent of
- * each other. So apply_block first decodes and verifies every transaction
- * of a large block on several threads, each taking a contiguous share and
- * writing its result (decoded transaction, error) into its own slots, and
- * only then executes the transactions in order on the calling thread. The
- * in-order loop reports the first transaction whose decoding, signature or
- * rules fail, exactly as checking them one at a time would: the lowest
- * position wins, whatever order the threads finished in. Threads are
- * started per block and joined before execution; a thread that cannot be
- * started leaves its share to the calling thread.
+ * each other. So the transactions of a large block are decoded and
+ * verified on helper threads, in chunks of CHAIN_VERIFY_CHUNK taken in
+ * order from a shared counter, each thread writing its results (decoded
+ * transaction, error) into its own chunk's slots, while the calling thread
+ * executes them in order, each as soon as its chunk is done; when the next
+ * one is not done, the calling thread checks the lowest chunk nobody has
+ * taken rather than wait, so no CPU idles while execution waits for
+ * checks or checks wait for execution. The in-order loop reports the first
+ * transaction whose decoding, signature or rules fail, exactly as checking
+ * them one at a time would: the lowest position wins, whatever order the
+ * threads finished in. Helpers are started per block (per window of
+ * candidates when proposing) and joined before the block's end work, also
+ * when it fails early; a helper that cannot be started leaves its chunks to
+ * the other threads.
  *
  *   check_proposal -> commit_proposal: a block proposed in a consensus
  *     round is checked like apply_block but before there is a commit (it
@@ -91,6 +99,12 @@
 #define CHAIN_TX_PREFIX_BYTES 4u
 /* Each verifying thread gets at least this many transactions. */
 #define CHAIN_VERIFY_SHARE_MIN 32u
+/* Threads take transactions to check in chunks of this many: small enough
+ * that the executing thread seldom waits for a chunk, large enough that
+ * the lock is taken a few hundred times per full block. */
+#define CHAIN_VERIFY_CHUNK 16u
+#define CHAIN_VERIFY_CHUNKS_MAX                                                \
+  ((CAIRN_BLOCK_TXS_MAX + CHAIN_VERIFY_CHUNK - 1) / CHAIN_VERIFY_CHUNK)
 
 _Static_assert(CAIRN_CHAIN_VERIFY_PARALLEL_MIN >= 2 * CHAIN_VERIFY_SHARE_MIN,
                "a parallel block gives every thread a fair share");
@@ -143,16 +157,27 @@ static void chain_exec_ctx(const cairn_chain *c, cairn_exec_ctx *ctx,
   ctx->time_ms = time_ms;
 }
 
-/* Decode, verify and apply one raw transaction; its id goes to txid. On
- * any error the view is unchanged. */
-static cairn_err chain_run_tx(cairn_view *v, const cairn_exec_ctx *ctx,
-                              const cairn_slice *raw, uint8_t txid[32]) {
-  cairn_tx tx;
-  cairn_tx_id_bytes(txid, raw->p, raw->len);
-  CAIRN_TRY(cairn_tx_decode(&tx, raw->p, raw->len));
-  CAIRN_TRY(cairn_tx_verify(&tx));
-  return cairn_state_apply_tx(v, ctx, &tx, txid);
-}
+/* Signature checks of a list of raw transactions, running on helper
+ * threads while the calling thread executes them in order (below). */
+typedef struct chain_verifier {
+  const cairn_slice *txs;
+  cairn_tx *decoded; /* valid where tx_err is OK, once the chunk is done */
+  cairn_err *tx_err; /* decode or signature error */
+  size_t n, chunks;
+  size_t next; /* first chunk nobody has taken (under mu) */
+  bool done[CHAIN_VERIFY_CHUNKS_MAX]; /* chunk checked (under mu) */
+  pthread_mutex_t mu;
+  pthread_cond_t cv; /* a chunk was done */
+  size_t helpers;
+  pthread_t tids[CAIRN_CHAIN_VERIFY_THREADS_MAX];
+  bool started[CAIRN_CHAIN_VERIFY_THREADS_MAX];
+} chain_verifier;
+
+static void chain_verifier_start(chain_verifier *v, const cairn_chain *c,
+                                 const cairn_slice *txs, size_t n,
+                                 cairn_tx *decoded, cairn_err *tx_err);
+static void chain_verifier_wait(chain_verifier *v, size_t i);
+static void chain_verifier_stop(chain_verifier *v);
 
 /* ---- open ---- */
 
@@ -404,28 +429,80 @@ typedef struct chain_fill {
   size_t cap;
   size_t count;
   size_t block_bytes; /* encoded block size so far, header included */
+  cairn_tx *decoded;  /* scratch for one window of candidates, cap slots */
+  cairn_err *tx_err;  /* decode or signature error of each, cap slots */
+  chain_verifier *verifier;
 } chain_fill;
 
-/* Run candidates in order into p->view, collecting those that pass. */
-static cairn_err chain_fill_txs(cairn_proposal *p, chain_fill *f,
+/* How many candidates from cand on would fit the proposal if every one of
+ * them were accepted. Checking that many signatures ahead of execution
+ * wastes none on candidates the limits would leave out; an over-long
+ * candidate adds no bytes, as decoding will reject it. */
+static size_t chain_fill_window(const chain_fill *f, const cairn_slice *cand,
+                                size_t n) {
+  size_t bytes = f->block_bytes, k = 0;
+  while (k < n && f->count + k < f->cap) {
+    if (cand[k].len <= CAIRN_TX_BYTES_MAX) {
+      size_t grown = bytes + CHAIN_TX_PREFIX_BYTES + cand[k].len;
+      if (grown > CAIRN_BLOCK_BYTES_MAX) break;
+      bytes = grown;
+    }
+    k++;
+  }
+  return k;
+}
+
+/* Run candidate `index` (slot k of the checked window) into p->view: its
+ * id goes to the next txid slot; included if its decoding, signature and
+ * rules pass, else reported. On a rejection the view is unchanged. */
+static cairn_err chain_fill_one(cairn_proposal *p, chain_fill *f,
                                 const cairn_exec_ctx *ctx,
+                                const cairn_slice *raw, size_t k,
+                                size_t index, cairn_reject_fn reject,
+                                void *reject_ctx) {
+  assert(f->count < f->cap);
+  uint8_t *txid = p->txids[f->count];
+  cairn_tx_id_bytes(txid, raw->p, raw->len);
+  cairn_err err = f->tx_err[k];
+  if (err == CAIRN_OK)
+    err = cairn_state_apply_tx(p->view, ctx, &f->decoded[k], txid);
+  if (err != CAIRN_OK && chain_is_system_err(err)) return err;
+  if (err != CAIRN_OK) {
+    if (reject != NULL) reject(reject_ctx, index, err);
+    return CAIRN_OK;
+  }
+  f->txs[f->count++] = *raw;
+  f->block_bytes += CHAIN_TX_PREFIX_BYTES + raw->len;
+  assert(f->block_bytes <= CAIRN_BLOCK_BYTES_MAX);
+  return CAIRN_OK;
+}
+
+/* Run candidates in order into p->view, collecting those that pass. They
+ * are taken a window at a time (chain_fill_window): the window's
+ * signatures are checked on the verifier threads, then its candidates are
+ * executed in order on this thread, so the outcome is the same as checking
+ * and running them one by one. Within a window no limit can be reached
+ * (rejections only leave more room), so the next window starts where this
+ * one ended, and an empty window ends the block. */
+static cairn_err chain_fill_txs(const cairn_chain *c, cairn_proposal *p,
+                                chain_fill *f, const cairn_exec_ctx *ctx,
                                 const cairn_slice *candidates, size_t n,
                                 cairn_reject_fn reject, void *reject_ctx) {
-  for (size_t i = 0; i < n; i++) {
-    const cairn_slice *raw = &candidates[i];
-    if (f->count == f->cap) break;
-    /* An over-long candidate is rejected by decoding below rather than
-     * closing the block, so it cannot hold the rest back. */
-    size_t grown = f->block_bytes + CHAIN_TX_PREFIX_BYTES + raw->len;
-    if (raw->len <= CAIRN_TX_BYTES_MAX && grown > CAIRN_BLOCK_BYTES_MAX) break;
-    cairn_err err = chain_run_tx(p->view, ctx, raw, p->txids[f->count]);
-    if (err != CAIRN_OK && chain_is_system_err(err)) return err;
-    if (err != CAIRN_OK) {
-      if (reject != NULL) reject(reject_ctx, i, err);
-      continue;
+  size_t i = 0;
+  while (i < n) {
+    size_t w = chain_fill_window(f, &candidates[i], n - i);
+    if (w == 0) break;
+    assert(w <= f->cap);
+    chain_verifier *v = f->verifier;
+    chain_verifier_start(v, c, &candidates[i], w, f->decoded, f->tx_err);
+    cairn_err err = CAIRN_OK;
+    for (size_t k = 0; k < w && err == CAIRN_OK; k++, i++) {
+      chain_verifier_wait(v, k);
+      err = chain_fill_one(p, f, ctx, &candidates[i], k, i, reject,
+                           reject_ctx);
     }
-    f->txs[f->count++] = *raw;
-    f->block_bytes += CHAIN_TX_PREFIX_BYTES + raw->len;
+    chain_verifier_stop(v);
+    CAIRN_TRY(err);
   }
   return CAIRN_OK;
 }
@@ -461,16 +538,24 @@ static cairn_err chain_propose_into(cairn_chain *c, cairn_proposal *p,
                                       &p->header));
   p->txids = calloc(f.cap > 0 ? f.cap : 1, sizeof *p->txids);
   f.txs = calloc(f.cap > 0 ? f.cap : 1, sizeof *f.txs);
-  cairn_err err = p->txids && f.txs ? CAIRN_OK : CAIRN_ERR_NOMEM;
+  f.decoded = malloc((f.cap > 0 ? f.cap : 1) * sizeof *f.decoded);
+  f.tx_err = malloc((f.cap > 0 ? f.cap : 1) * sizeof *f.tx_err);
+  f.verifier = malloc(sizeof *f.verifier);
+  cairn_err err = p->txids && f.txs && f.decoded && f.tx_err && f.verifier
+                      ? CAIRN_OK
+                      : CAIRN_ERR_NOMEM;
   if (err == CAIRN_OK) err = cairn_view_open(&p->view, c->store);
   chain_exec_ctx(c, &ctx, p->header.height, p->header.time_ms);
   /* Block-start work (timed-out holds) comes before the first tx. */
   if (err == CAIRN_OK) err = cairn_state_begin_block(p->view, &ctx);
   if (err == CAIRN_OK)
-    err = chain_fill_txs(p, &f, &ctx, candidates, n, reject, reject_ctx);
+    err = chain_fill_txs(c, p, &f, &ctx, candidates, n, reject, reject_ctx);
   /* Block-end work (validator-set changes due next) after the last tx. */
   if (err == CAIRN_OK) err = cairn_staking_end_block(p->view, &ctx);
   if (err == CAIRN_OK) err = chain_seal(c, p, &f);
+  free(f.verifier);
+  free(f.decoded);
+  free(f.tx_err);
   free(f.txs);
   return err;
 }
@@ -541,6 +626,7 @@ typedef struct chain_apply {
   cairn_err tx_err[CAIRN_BLOCK_TXS_MAX]; /* decode or signature error */
   cairn_commit commit;
   cairn_view *view;
+  chain_verifier verifier; /* checks txs while they run */
 } chain_apply;
 
 /* chain_id for a message: printable ASCII, anything else as '?'. */
@@ -660,68 +746,100 @@ static cairn_err chain_check_commit(const cairn_chain *c, chain_apply *a,
 
 /* ---- signature checks, spread over threads ---- */
 
-/* One thread's share of a block: transactions [begin, end). */
-typedef struct chain_verify_job {
-  chain_apply *a;
-  size_t begin, end;
-} chain_verify_job;
-
-static void chain_verify_range(chain_verify_job *j) {
-  chain_apply *a = j->a;
-  for (size_t i = j->begin; i < j->end; i++) {
+/* Check chunk k: decode and verify its transactions into their slots. */
+static void chain_verify_chunk(chain_verifier *v, size_t k) {
+  size_t end = (k + 1) * CHAIN_VERIFY_CHUNK;
+  if (end > v->n) end = v->n;
+  for (size_t i = k * CHAIN_VERIFY_CHUNK; i < end; i++) {
     cairn_err err =
-        cairn_tx_decode(&a->decoded[i], a->txs[i].p, a->txs[i].len);
-    if (err == CAIRN_OK) err = cairn_tx_verify(&a->decoded[i]);
-    a->tx_err[i] = err;
+        cairn_tx_decode(&v->decoded[i], v->txs[i].p, v->txs[i].len);
+    if (err == CAIRN_OK) err = cairn_tx_verify(&v->decoded[i]);
+    v->tx_err[i] = err;
   }
+}
+
+/* Take the next unchecked chunk, check it and mark it done; false when
+ * every chunk has been taken. Called and returns with v->mu held. */
+static bool chain_verify_take(chain_verifier *v) {
+  if (v->next >= v->chunks) return false;
+  size_t k = v->next++;
+  (void)pthread_mutex_unlock(&v->mu);
+  chain_verify_chunk(v, k);
+  (void)pthread_mutex_lock(&v->mu);
+  v->done[k] = true;
+  (void)pthread_cond_broadcast(&v->cv);
+  return true;
 }
 
 static void *chain_verify_thread(void *arg) {
-  chain_verify_range(arg);
+  chain_verifier *v = arg;
+  (void)pthread_mutex_lock(&v->mu);
+  while (chain_verify_take(v)) {
+  }
+  (void)pthread_mutex_unlock(&v->mu);
   return NULL;
 }
 
-/* Decode and verify every transaction of a, filling decoded and tx_err. */
-static void chain_verify_txs(const cairn_chain *c, chain_apply *a) {
-  size_t n = a->h.tx_count;
+/* Start checking txs[0..n): on the chain's verifier threads but one, the
+ * calling thread taking its share in chain_verifier_wait. Each chunk's
+ * slots are written by the one thread that took it. A helper that cannot
+ * be started leaves its share to the others. */
+static void chain_verifier_start(chain_verifier *v, const cairn_chain *c,
+                                 const cairn_slice *txs, size_t n,
+                                 cairn_tx *decoded, cairn_err *tx_err) {
+  assert(n <= CAIRN_BLOCK_TXS_MAX);
+  *v = (chain_verifier){.mu = PTHREAD_MUTEX_INITIALIZER,
+                        .cv = PTHREAD_COND_INITIALIZER};
+  v->txs = txs;
+  v->decoded = decoded;
+  v->tx_err = tx_err;
+  v->n = n;
+  v->chunks = (n + CHAIN_VERIFY_CHUNK - 1) / CHAIN_VERIFY_CHUNK;
   size_t threads = cairn_chain_verify_threads(c);
   size_t fair = n / CHAIN_VERIFY_SHARE_MIN;
   if (threads > fair) threads = fair;
-  if (n < CAIRN_CHAIN_VERIFY_PARALLEL_MIN || threads <= 1) {
-    chain_verify_job all = {a, 0, n};
-    chain_verify_range(&all);
-    return;
-  }
+  if (n < CAIRN_CHAIN_VERIFY_PARALLEL_MIN || threads <= 1) return;
   assert(threads <= CAIRN_CHAIN_VERIFY_THREADS_MAX);
-  chain_verify_job jobs[CAIRN_CHAIN_VERIFY_THREADS_MAX];
-  pthread_t tids[CAIRN_CHAIN_VERIFY_THREADS_MAX];
-  bool started[CAIRN_CHAIN_VERIFY_THREADS_MAX] = {false};
-  for (size_t k = 0; k < threads; k++)
-    jobs[k] = (chain_verify_job){a, n * k / threads, n * (k + 1) / threads};
-  for (size_t k = 1; k < threads; k++)
-    started[k] = pthread_create(&tids[k], NULL, chain_verify_thread,
-                                &jobs[k]) == 0;
-  chain_verify_range(&jobs[0]);
-  for (size_t k = 1; k < threads; k++) {
-    if (started[k]) (void)pthread_join(tids[k], NULL);
-    else chain_verify_range(&jobs[k]);
-  }
+  v->helpers = threads - 1;
+  for (size_t k = 0; k < v->helpers; k++)
+    v->started[k] =
+        pthread_create(&v->tids[k], NULL, chain_verify_thread, v) == 0;
 }
 
-/* Run every (already verified) transaction into a fresh view of the tip,
- * in order; the first failure, of any kind, is the block's error. */
-static cairn_err chain_run_block_txs(cairn_chain *c, chain_apply *a,
-                                     char *why, size_t why_cap) {
-  cairn_exec_ctx ctx;
-  chain_exec_ctx(c, &ctx, a->h.height, a->h.time_ms);
-  CAIRN_TRY(cairn_view_open(&a->view, c->store));
-  /* Block-start work (timed-out holds) comes before the first tx. */
-  CAIRN_TRY(cairn_state_begin_block(a->view, &ctx));
-  chain_verify_txs(c, a);
+/* Return once transaction i has been checked, checking chunks (the
+ * lowest not yet taken first) rather than idling while it is not. */
+static void chain_verifier_wait(chain_verifier *v, size_t i) {
+  assert(i < v->n);
+  size_t k = i / CHAIN_VERIFY_CHUNK;
+  (void)pthread_mutex_lock(&v->mu);
+  while (!v->done[k]) {
+    if (!chain_verify_take(v)) (void)pthread_cond_wait(&v->cv, &v->mu);
+  }
+  (void)pthread_mutex_unlock(&v->mu);
+}
+
+/* Stop handing out chunks and join the helpers (each finishes the chunk
+ * it holds). Needed on every path, also after an early failure. */
+static void chain_verifier_stop(chain_verifier *v) {
+  (void)pthread_mutex_lock(&v->mu);
+  v->next = v->chunks;
+  (void)pthread_mutex_unlock(&v->mu);
+  for (size_t k = 0; k < v->helpers; k++)
+    if (v->started[k]) (void)pthread_join(v->tids[k], NULL);
+  (void)pthread_cond_destroy(&v->cv);
+  (void)pthread_mutex_destroy(&v->mu);
+}
+
+/* Run every transaction, each once its check is done, into a->view in
+ * order; the first failure, of any kind, is the block's error. */
+static cairn_err chain_exec_block_txs(chain_apply *a,
+                                      const cairn_exec_ctx *ctx, char *why,
+                                      size_t why_cap) {
   for (size_t i = 0; i < a->h.tx_count; i++) {
+    chain_verifier_wait(&a->verifier, i);
     cairn_err err = a->tx_err[i];
     if (err == CAIRN_OK)
-      err = cairn_state_apply_tx(a->view, &ctx, &a->decoded[i], a->txids[i]);
+      err = cairn_state_apply_tx(a->view, ctx, &a->decoded[i], a->txids[i]);
     if (err == CAIRN_OK) continue;
     char hex[CHAIN_HEX_HASH];
     chain_hex(hex, a->txids[i]);
@@ -731,8 +849,25 @@ static cairn_err chain_run_block_txs(cairn_chain *c, chain_apply *a,
                       (unsigned long long)a->h.height, i, hex,
                       cairn_errname(err), cairn_strerror(err));
   }
+  return CAIRN_OK;
+}
+
+/* Run every transaction into a fresh view of the tip, their signatures
+ * checked on the verifier threads as they run (chain_verifier_start). */
+static cairn_err chain_run_block_txs(cairn_chain *c, chain_apply *a,
+                                     char *why, size_t why_cap) {
+  cairn_exec_ctx ctx;
+  chain_exec_ctx(c, &ctx, a->h.height, a->h.time_ms);
+  CAIRN_TRY(cairn_view_open(&a->view, c->store));
+  /* Block-start work (timed-out holds) comes before the first tx. */
+  CAIRN_TRY(cairn_state_begin_block(a->view, &ctx));
+  chain_verifier_start(&a->verifier, c, a->txs, a->h.tx_count, a->decoded,
+                       a->tx_err);
+  cairn_err err = chain_exec_block_txs(a, &ctx, why, why_cap);
+  chain_verifier_stop(&a->verifier);
+  CAIRN_TRY(err);
   /* Block-end work (validator-set changes due next) after the last tx. */
-  cairn_err err = cairn_staking_end_block(a->view, &ctx);
+  err = cairn_staking_end_block(a->view, &ctx);
   if (err != CAIRN_OK)
     return chain_fail(why, why_cap, err,
                       "block %llu: end of block: %s",

@@ -874,11 +874,98 @@ static void test_apply_bad_tx(void **state) {
   replica_close(&r);
 }
 
+
+/* ---- verification threads change nothing ---- */
+
+#define PAR_N 400 /* well above CAIRN_CHAIN_VERIFY_PARALLEL_MIN */
+
+typedef struct par_rejects {
+  size_t n;
+  size_t index[PAR_N];
+  cairn_err err[PAR_N];
+} par_rejects;
+
+static void par_record(void *ctx, size_t index, cairn_err err) {
+  par_rejects *r = ctx;
+  assert_true(r->n < PAR_N);
+  r->index[r->n] = index;
+  r->err[r->n] = err;
+  r->n++;
+}
+
+/* Proposing, checking and applying a block of PAR_N candidates with bad
+ * signatures and sequence gaps gives the same refusals, in the same order,
+ * and the same block bytes, whether signatures are checked on one thread
+ * or several (propose and check overlap checking with execution). */
+static void test_verify_threads_same_outcome(void **state) {
+  cfx *f = *state;
+  uint8_t(*raw)[CAIRN_TX_BYTES_MAX] = malloc(PAR_N * sizeof *raw);
+  cairn_slice *sl = malloc(PAR_N * sizeof *sl);
+  assert_non_null(raw);
+  assert_non_null(sl);
+  uint64_t seq[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < PAR_N; i++) {
+    uint32_t brand = 1 + (uint32_t)(i % 3);
+    cairn_tx tx;
+    tu_tx_issue(&tx, &f->iss[brand], ++seq[brand], brand, f->m[i % 4].pk,
+                1 + i);
+    sl[i].len = tu_tx_bytes(raw[i], CAIRN_TX_BYTES_MAX, &tx);
+    sl[i].p = raw[i];
+    /* Bad signatures at 100 and 250 (the coffee issuer's and pizza's later
+     * transactions then fail with sequence gaps); a gap of its own at 350. */
+    if (i == 100 || i == 250) raw[i][sl[i].len - 1] ^= 0x01;
+  }
+  cairn_tx gap;
+  tu_tx_issue(&gap, &f->iss[3], seq[3] + 7, 3, f->m[0].pk, 5);
+  sl[350].len = tu_tx_bytes(raw[350], CAIRN_TX_BYTES_MAX, &gap);
+  cairn_proposal *p[2] = {NULL, NULL};
+  par_rejects *rej = calloc(2, sizeof *rej);
+  assert_non_null(rej);
+  uint8_t pk[32];
+  cairn_chain_proposer(f->c, 0, pk);
+  for (int k = 0; k < 2; k++) {
+    cairn_chain_set_verify_threads(f->c, k == 0 ? 1 : 4);
+    assert_int_equal(cairn_chain_propose(f->c, sl, PAR_N, 1000, pk,
+                                         par_record, &rej[k], &p[k]),
+                     CAIRN_OK);
+  }
+  assert_true(rej[0].n > 2);
+  assert_int_equal(rej[0].n, rej[1].n);
+  assert_memory_equal(rej[0].index, rej[1].index, rej[0].n * sizeof(size_t));
+  assert_memory_equal(rej[0].err, rej[1].err, rej[0].n * sizeof(cairn_err));
+  assert_int_equal(rej[0].index[0], 100);
+  assert_int_equal(rej[0].err[0], CAIRN_ERR_BAD_SIG);
+  assert_int_equal(p[0]->block_len, p[1]->block_len);
+  assert_memory_equal(p[0]->block, p[1]->block, p[0]->block_len);
+  assert_memory_equal(p[0]->app_hash, p[1]->app_hash, 32);
+  /* A replica checks the block the same way on one thread and on four. */
+  replica r;
+  replica_open(&r, f->g);
+  char why[256];
+  for (int k = 0; k < 2; k++) {
+    cairn_proposal *q = NULL;
+    cairn_chain_set_verify_threads(r.c, k == 0 ? 1 : 4);
+    assert_int_equal(cairn_chain_check_proposal(r.c, p[0]->block,
+                                                p[0]->block_len, 0, &q, why,
+                                                sizeof why),
+                     CAIRN_OK);
+    assert_memory_equal(q->app_hash, p[0]->app_hash, 32);
+    cairn_proposal_free(q);
+  }
+  replica_close(&r);
+  cairn_proposal_free(p[0]);
+  cairn_proposal_free(p[1]);
+  free(rej);
+  free(sl);
+  free(raw);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, cfx_setup, cfx_teardown)
 
 int main(void) {
   if (sodium_init() < 0) return 1;
   const struct CMUnitTest tests[] = {
+      T(test_verify_threads_same_outcome),
       T(test_open_creates_genesis),
       T(test_open_empty_without_genesis),
       T(test_reopen),

@@ -17,7 +17,10 @@
  * Applying a block checks the transaction signatures of a block of at least
  * CAIRN_CHAIN_VERIFY_PARALLEL_MIN transactions on several threads before it
  * runs the transactions in order on one; the outcome (including which error
- * a bad block gets) is the same as checking them one by one.
+ * a bad block gets) is the same as checking them one by one. Proposing does
+ * the same for its candidates, a window of as many as could still fit the
+ * block at a time, with the same outcome (which are included, which
+ * rejected and with what error) as checking them one by one.
  */
 #ifndef CAIRN_CHAIN_H
 #define CAIRN_CHAIN_H
@@ -47,7 +50,8 @@ void cairn_chain_close(cairn_chain *c);
  * them starting threads costs more than it saves. */
 #define CAIRN_CHAIN_VERIFY_PARALLEL_MIN 64
 
-/* How many threads cairn_chain_apply_block may use to check signatures:
+/* How many threads cairn_chain_apply_block, cairn_chain_check_proposal and
+ * cairn_chain_propose may use to check signatures:
  * 0 (the default) means the number of online CPUs; 1 checks on the calling
  * thread; larger values are capped at CAIRN_CHAIN_VERIFY_THREADS_MAX. */
 void cairn_chain_set_verify_threads(cairn_chain *c, unsigned threads);

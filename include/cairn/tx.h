@@ -285,6 +285,16 @@ CAIRN_MUST_CHECK cairn_err cairn_tx_encode(uint8_t *buf, size_t cap,
 CAIRN_MUST_CHECK cairn_err cairn_tx_decode(cairn_tx *tx, const uint8_t *buf,
                                            size_t len);
 
+/* cairn_tx_decode for bytes it has already accepted, such as a transaction
+ * of a block the chain has verified: the same result, without checking
+ * again that each recipient `to` is a valid x-only key (a square root on
+ * the curve, most of the cost of decoding). Never for bytes from outside:
+ * a key that is not a point would pass. Errors as cairn_tx_decode, but
+ * never BAD_KEY. */
+CAIRN_MUST_CHECK cairn_err cairn_tx_decode_verified(cairn_tx *tx,
+                                                    const uint8_t *buf,
+                                                    size_t len);
+
 /* The hash the sender signs. */
 CAIRN_MUST_CHECK cairn_err cairn_tx_sighash(uint8_t out[CAIRN_HASH_BYTES],
                                             const cairn_tx *tx);
