@@ -137,8 +137,7 @@ static void print_node(const char *label, const bench_node_result *r,
   snprintf(m, sizeof m, "%.0f tx/s (%llu tx, %llu blocks)", r->propose_tx_s,
            (unsigned long long)r->txs, (unsigned long long)r->blocks);
   snprintf(b, sizeof b,
-           "%.1f%% of all-core BIP-340; %.1f%% of 1-core (verify is serial "
-           "in propose)",
+           "%.1f%% of all-core BIP-340; %.1f%% of 1-core",
            pct(r->propose_tx_s, l->schnorr_all),
            pct(r->propose_tx_s, l->schnorr1));
   row(w, m, b, ">= 70% of all-core");
