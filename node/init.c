@@ -200,22 +200,31 @@ static cairn_err cairn_init_keygen(cairn_init_keys *k, bool demo) {
 static cairn_err cairn_init_write_demo_keys(const cairn_init_opts *o,
                                             const cairn_init_keys *k,
                                             char *why, size_t why_cap) {
-  char dir[CAIRN_CONFIG_PATH_BYTES_MAX], path[CAIRN_CONFIG_PATH_BYTES_MAX];
+  char dir[CAIRN_CONFIG_PATH_BYTES_MAX];
   CAIRN_TRY(cairn_init_path(dir, sizeof dir, o->home, "keys", why, why_cap));
   CAIRN_TRY(cairn_init_mkdir(dir, why, why_cap));
   for (size_t i = 0; i < CAIRN_INIT_DEMO_KEYS_N; i++) {
-    char file[CAIRN_NAME_BYTES_MAX + 8];
-    snprintf(file, sizeof file, "%s.key", cairn_init_demo_names[i]);
-    CAIRN_TRY(cairn_init_path(path, sizeof path, dir, file, why, why_cap));
-    cairn_err err = cairn_keyfile_write(path, k->demo_sk[i], o->passphrase,
-                                        o->passphrase_len, o->kdf);
-    if (err != CAIRN_OK) {
-      cairn_init_why(why, why_cap, "cannot write key file %.300s: %s", path,
-                     cairn_strerror(err));
-      return err;
-    }
+    CAIRN_TRY(cairn_init_write_keyfile(dir, cairn_init_demo_names[i],
+                                       k->demo_sk[i], o->passphrase,
+                                       o->passphrase_len, o->kdf, why,
+                                       why_cap));
   }
   return CAIRN_OK;
+}
+
+cairn_err cairn_init_write_keyfile(const char *dir, const char *name,
+                                   const uint8_t sk[CAIRN_SECKEY_BYTES],
+                                   const char *passphrase, size_t pass_len,
+                                   const cairn_kdf_params *kdf, char *why,
+                                   size_t why_cap) {
+  char file[CAIRN_NAME_BYTES_MAX + 8], path[CAIRN_CONFIG_PATH_BYTES_MAX];
+  snprintf(file, sizeof file, "%s.key", name);
+  CAIRN_TRY(cairn_init_path(path, sizeof path, dir, file, why, why_cap));
+  cairn_err err = cairn_keyfile_write(path, sk, passphrase, pass_len, kdf);
+  if (err != CAIRN_OK)
+    cairn_init_why(why, why_cap, "cannot write key file %.300s: %s", path,
+                   cairn_strerror(err));
+  return err;
 }
 
 /* ---- configuration ---- */

@@ -14,6 +14,8 @@
 
 #include "cairn/error.h"
 #include "cairn/genesis.h"
+#include "cairn/keyfile.h"
+#include "cairn/sig.h"
 
 /* A sentence into why (may be NULL when why_cap is 0). */
 void cairn_init_why(char *why, size_t why_cap, const char *fmt, ...)
@@ -32,6 +34,13 @@ void cairn_init_add_brand(cairn_genesis *g, const char *name,
 CAIRN_MUST_CHECK cairn_err cairn_init_write_genesis(const cairn_genesis *g,
                                                     const char *path,
                                                     char *why, size_t why_cap);
+
+/* Write DIR/NAME.key: sk encrypted with the passphrase (keyfile.h).
+ * Errors: CONFIG (path too long), IO, EXISTS, NOMEM; why says which file. */
+CAIRN_MUST_CHECK cairn_err cairn_init_write_keyfile(
+    const char *dir, const char *name, const uint8_t sk[CAIRN_SECKEY_BYTES],
+    const char *passphrase, size_t pass_len, const cairn_kdf_params *kdf,
+    char *why, size_t why_cap);
 
 /* Write o as indented JSON plus a newline, atomically, mode 0644, and
  * release o (which may be NULL: out of memory). Errors: NOMEM, IO. */

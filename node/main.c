@@ -251,21 +251,31 @@ static const char *cairn_main_passphrase(bool *from_env) {
   return *from_env ? env : CAIRN_MAIN_DEMO_PASSPHRASE;
 }
 
-static int cairn_main_do_init(const cairn_main_opts *m) {
+/* The passphrase and Argon2 cost for the key files a command creates
+ * (CAIRN_KDF_FAST=1: the minimum cost, for tests). NULL, with a message,
+ * when the passphrase is too long. */
+static const char *cairn_main_key_params(const char *cmd,
+                                         cairn_kdf_params *kdf) {
   bool from_env = false;
   const char *pass = cairn_main_passphrase(&from_env);
   if (strlen(pass) > CAIRN_PASSPHRASE_BYTES_MAX) {
-    fprintf(stderr, "cairnd init: CAIRN_PASSPHRASE is longer than %d bytes\n",
-            CAIRN_PASSPHRASE_BYTES_MAX);
-    return CAIRN_MAIN_EXIT_FAIL;
+    fprintf(stderr, "cairnd %s: CAIRN_PASSPHRASE is longer than %d bytes\n",
+            cmd, CAIRN_PASSPHRASE_BYTES_MAX);
+    return NULL;
   }
-  cairn_kdf_params kdf;
-  cairn_kdf_params_default(&kdf);
+  cairn_kdf_params_default(kdf);
   const char *fast = getenv("CAIRN_KDF_FAST");
   if (fast != NULL && strcmp(fast, "1") == 0) {
-    kdf.opslimit = crypto_pwhash_OPSLIMIT_MIN;
-    kdf.memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    kdf->opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    kdf->memlimit = crypto_pwhash_MEMLIMIT_MIN;
   }
+  return pass;
+}
+
+static int cairn_main_do_init(const cairn_main_opts *m) {
+  cairn_kdf_params kdf;
+  const char *pass = cairn_main_key_params("init", &kdf);
+  if (pass == NULL) return CAIRN_MAIN_EXIT_FAIL;
   cairn_init_opts o = {
       .home = m->home, .demo = m->demo, .chain_id = m->chain_id,
       .brands = m->brands, .n_brands = m->n_brands, .listen = m->listen,
@@ -287,15 +297,9 @@ static int cairn_main_do_init(const cairn_main_opts *m) {
 }
 
 static int cairn_main_do_testnet(const cairn_main_opts *m) {
-  bool from_env = false;
-  const char *pass = cairn_main_passphrase(&from_env);
   cairn_kdf_params kdf;
-  cairn_kdf_params_default(&kdf);
-  const char *fast = getenv("CAIRN_KDF_FAST");
-  if (fast != NULL && strcmp(fast, "1") == 0) {
-    kdf.opslimit = crypto_pwhash_OPSLIMIT_MIN;
-    kdf.memlimit = crypto_pwhash_MEMLIMIT_MIN;
-  }
+  const char *pass = cairn_main_key_params("testnet", &kdf);
+  if (pass == NULL) return CAIRN_MAIN_EXIT_FAIL;
   cairn_testnet_opts o = {
       .dir = m->dir,
       .validators = m->validators != 0 ? (uint32_t)m->validators

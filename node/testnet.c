@@ -201,21 +201,13 @@ static cairn_err testnet_write_node(const cairn_testnet_opts *o,
 static cairn_err testnet_write_keys(const cairn_testnet_opts *o,
                                     const testnet_keys *k, char *why,
                                     size_t why_cap) {
-  char dir[CAIRN_CONFIG_PATH_BYTES_MAX], path[CAIRN_CONFIG_PATH_BYTES_MAX];
+  char dir[CAIRN_CONFIG_PATH_BYTES_MAX];
   CAIRN_TRY(cairn_init_path(dir, sizeof dir, o->dir, "keys", why, why_cap));
   CAIRN_TRY(cairn_init_mkdir(dir, why, why_cap));
-  for (size_t i = 0; i < k->n; i++) {
-    char file[CAIRN_NAME_BYTES_MAX + 8];
-    snprintf(file, sizeof file, "%s.key", k->name[i]);
-    CAIRN_TRY(cairn_init_path(path, sizeof path, dir, file, why, why_cap));
-    cairn_err err = cairn_keyfile_write(path, k->sk[i], o->passphrase,
-                                        o->passphrase_len, o->kdf);
-    if (err != CAIRN_OK) {
-      cairn_init_why(why, why_cap, "cannot write key file %.300s: %s", path,
-                     cairn_strerror(err));
-      return err;
-    }
-  }
+  for (size_t i = 0; i < k->n; i++)
+    CAIRN_TRY(cairn_init_write_keyfile(dir, k->name[i], k->sk[i],
+                                       o->passphrase, o->passphrase_len,
+                                       o->kdf, why, why_cap));
   return CAIRN_OK;
 }
 
