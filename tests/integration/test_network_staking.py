@@ -195,16 +195,33 @@ def test_twins_equivocate_and_are_slashed_and_jailed():
         twin.start()
         try:
             alice = net.address("alice")
-            # Blocks until the twins' key has proposed at least once: each
-            # twin proposes its own block, and each prevotes its own.
+            net.issue(1, alice, amount=1)
+            # With node2 stopped every block needs node0's key, node1 and
+            # node3. When the twins' key proposes, node0 proposes one block
+            # to node1 and its twin another to node3: each side prevotes
+            # its own, no block gets 2/3, and the round times out - long
+            # enough for re-gossip to bring both of the key's votes to
+            # node1 and node3, who catch the equivocation.
+            net.stop(2)
             def caught():
-                net.issue(1, alice, amount=1)
-                for i in (1, 2, 3):
+                net.cairn(1, "issue", "--key", net.key("coffee"), "--brand",
+                          "coffee", "--to", alice, "--amount", "1",
+                          "--no-wait")
+                time.sleep(0.3)
+                for i in (1, 3):
                     status, body = net.nodes[i].get("/v1/evidence")
                     if status == 200 and body.get("evidence"):
                         return i
                 return None
-            i = wait_for(caught, timeout=60, what="evidence of equivocation")
+            i = wait_for(caught, timeout=90, what="evidence of equivocation")
+            net.start(2)
+            # Evidence is admissible once its height is committed.
+            status, body = net.nodes[i].get("/v1/evidence")
+            ev_height = max(e["height"] for e in body["evidence"])
+            def past():
+                net.issue(1, alice, amount=1)
+                return net.nodes[i].height() >= ev_height
+            wait_for(past, timeout=60, what="the evidence's height committed")
             net.assert_same_chain([1, 2, 3])
             r = net.cairn(i, "evidence", "submit", "--key", net.key("alice"),
                           "--from-node", check=0)
