@@ -43,6 +43,14 @@
  * when it fails early; a helper that cannot be started leaves its chunks to
  * the other threads.
  *
+ * A node would otherwise check each transaction twice: on admission to its
+ * mempool and in the block. The chain keeps a bounded cache of txids whose
+ * bytes passed decoding (recipient keys included) and the signature
+ * (cache.h; the mempool fills it too): bytes found there are only decoded.
+ * That is sound because both checks are pure functions of the bytes, which
+ * the txid (SHA-256) names. A second cache keeps parsed public keys, so
+ * the few issuers behind most transactions are lifted onto the curve once.
+ *
  *   check_proposal -> commit_proposal: a block proposed in a consensus
  *     round is checked like apply_block but before there is a commit (it
  *     must have been built by the proposer of that round or of an earlier
@@ -122,6 +130,8 @@ struct cairn_chain {
   cairn_proposer_state prop;
   cairn_tip tip;
   unsigned verify_threads; /* 0: online CPUs */
+  cairn_cache *tx_cache;   /* txids of bytes that decoded and verified */
+  cairn_cache *key_cache;  /* parsed x-only keys (sig.h) */
 };
 
 /* ---- small helpers ---- */
@@ -161,6 +171,9 @@ static void chain_exec_ctx(const cairn_chain *c, cairn_exec_ctx *ctx,
  * threads while the calling thread executes them in order (below). */
 typedef struct chain_verifier {
   const cairn_slice *txs;
+  uint8_t (*txids)[CAIRN_HASH_BYTES]; /* computed here unless txids_known */
+  bool txids_known;
+  cairn_cache *tx_cache, *key_cache;
   cairn_tx *decoded; /* valid where tx_err is OK, once the chunk is done */
   cairn_err *tx_err; /* decode or signature error */
   size_t n, chunks;
@@ -175,7 +188,9 @@ typedef struct chain_verifier {
 
 static void chain_verifier_start(chain_verifier *v, const cairn_chain *c,
                                  const cairn_slice *txs, size_t n,
-                                 cairn_tx *decoded, cairn_err *tx_err);
+                                 uint8_t (*txids)[CAIRN_HASH_BYTES],
+                                 bool txids_known, cairn_tx *decoded,
+                                 cairn_err *tx_err);
 static void chain_verifier_wait(chain_verifier *v, size_t i);
 static void chain_verifier_stop(chain_verifier *v);
 
@@ -294,7 +309,12 @@ cairn_err cairn_chain_open(cairn_chain **out, cairn_store *store,
   cairn_chain *c = calloc(1, sizeof *c);
   if (c == NULL) return CAIRN_ERR_NOMEM;
   c->store = store;
-  cairn_err err = chain_read_stored(c, &have_tip);
+  cairn_err err =
+      cairn_cache_new(&c->tx_cache, CAIRN_CHAIN_TX_CACHE_ENTRIES, 0);
+  if (err == CAIRN_OK)
+    err = cairn_cache_new(&c->key_cache, CAIRN_CHAIN_KEY_CACHE_ENTRIES,
+                          CAIRN_SIG_PARSED_KEY_BYTES);
+  if (err == CAIRN_OK) err = chain_read_stored(c, &have_tip);
   if (err == CAIRN_OK) {
     if (have_tip) err = chain_check_stored(c, g);
     else if (g != NULL) err = chain_init_genesis(c, g);
@@ -302,14 +322,29 @@ cairn_err cairn_chain_open(cairn_chain **out, cairn_store *store,
   }
   if (err == CAIRN_OK) err = chain_load_valset(c, true);
   if (err != CAIRN_OK) {
-    free(c);
+    cairn_chain_close(c);
     return err;
   }
   *out = c;
   return CAIRN_OK;
 }
 
-void cairn_chain_close(cairn_chain *c) { free(c); }
+void cairn_chain_close(cairn_chain *c) {
+  if (c == NULL) return;
+  cairn_cache_free(c->tx_cache);
+  cairn_cache_free(c->key_cache);
+  free(c);
+}
+
+cairn_cache *cairn_chain_tx_cache(const cairn_chain *c) {
+  assert(c != NULL);
+  return c->tx_cache;
+}
+
+cairn_cache *cairn_chain_key_cache(const cairn_chain *c) {
+  assert(c != NULL);
+  return c->key_cache;
+}
 
 void cairn_chain_set_verify_threads(cairn_chain *c, unsigned threads) {
   assert(c != NULL);
@@ -431,6 +466,7 @@ typedef struct chain_fill {
   size_t block_bytes; /* encoded block size so far, header included */
   cairn_tx *decoded;  /* scratch for one window of candidates, cap slots */
   cairn_err *tx_err;  /* decode or signature error of each, cap slots */
+  uint8_t (*wtxids)[CAIRN_HASH_BYTES]; /* their txids, cap slots */
   chain_verifier *verifier;
 } chain_fill;
 
@@ -462,7 +498,7 @@ static cairn_err chain_fill_one(cairn_proposal *p, chain_fill *f,
                                 void *reject_ctx) {
   assert(f->count < f->cap);
   uint8_t *txid = p->txids[f->count];
-  cairn_tx_id_bytes(txid, raw->p, raw->len);
+  memcpy(txid, f->wtxids[k], CAIRN_HASH_BYTES);
   cairn_err err = f->tx_err[k];
   if (err == CAIRN_OK)
     err = cairn_state_apply_tx(p->view, ctx, &f->decoded[k], txid);
@@ -494,7 +530,8 @@ static cairn_err chain_fill_txs(const cairn_chain *c, cairn_proposal *p,
     if (w == 0) break;
     assert(w <= f->cap);
     chain_verifier *v = f->verifier;
-    chain_verifier_start(v, c, &candidates[i], w, f->decoded, f->tx_err);
+    chain_verifier_start(v, c, &candidates[i], w, f->wtxids, false,
+                         f->decoded, f->tx_err);
     cairn_err err = CAIRN_OK;
     for (size_t k = 0; k < w && err == CAIRN_OK; k++, i++) {
       chain_verifier_wait(v, k);
@@ -539,9 +576,11 @@ static cairn_err chain_propose_into(cairn_chain *c, cairn_proposal *p,
   p->txids = calloc(f.cap > 0 ? f.cap : 1, sizeof *p->txids);
   f.txs = calloc(f.cap > 0 ? f.cap : 1, sizeof *f.txs);
   f.decoded = malloc((f.cap > 0 ? f.cap : 1) * sizeof *f.decoded);
+  f.wtxids = malloc((f.cap > 0 ? f.cap : 1) * sizeof *f.wtxids);
   f.tx_err = malloc((f.cap > 0 ? f.cap : 1) * sizeof *f.tx_err);
   f.verifier = malloc(sizeof *f.verifier);
-  cairn_err err = p->txids && f.txs && f.decoded && f.tx_err && f.verifier
+  cairn_err err = p->txids && f.txs && f.decoded && f.wtxids && f.tx_err &&
+                          f.verifier
                       ? CAIRN_OK
                       : CAIRN_ERR_NOMEM;
   if (err == CAIRN_OK) err = cairn_view_open(&p->view, c->store);
@@ -554,6 +593,7 @@ static cairn_err chain_propose_into(cairn_chain *c, cairn_proposal *p,
   if (err == CAIRN_OK) err = cairn_staking_end_block(p->view, &ctx);
   if (err == CAIRN_OK) err = chain_seal(c, p, &f);
   free(f.verifier);
+  free(f.wtxids);
   free(f.decoded);
   free(f.tx_err);
   free(f.txs);
@@ -746,16 +786,30 @@ static cairn_err chain_check_commit(const cairn_chain *c, chain_apply *a,
 
 /* ---- signature checks, spread over threads ---- */
 
+/* Decode and verify transaction i into its slot. Bytes whose txid is in
+ * the tx cache passed both checks before (on admission to the mempool, or
+ * in an earlier proposal), so they are only decoded; bytes that pass now
+ * go into the cache. */
+static cairn_err chain_check_tx(const chain_verifier *v, size_t i) {
+  const cairn_slice *raw = &v->txs[i];
+  uint8_t *txid = v->txids[i];
+  if (!v->txids_known) cairn_tx_id_bytes(txid, raw->p, raw->len);
+  if (cairn_cache_get(v->tx_cache, txid, NULL))
+    return cairn_tx_decode_verified(&v->decoded[i], raw->p, raw->len);
+  cairn_err err =
+      cairn_tx_decode_cached(&v->decoded[i], raw->p, raw->len, v->key_cache);
+  if (err == CAIRN_OK)
+    err = cairn_tx_verify_cached(&v->decoded[i], v->key_cache);
+  if (err == CAIRN_OK) cairn_cache_put(v->tx_cache, txid, NULL);
+  return err;
+}
+
 /* Check chunk k: decode and verify its transactions into their slots. */
 static void chain_verify_chunk(chain_verifier *v, size_t k) {
   size_t end = (k + 1) * CHAIN_VERIFY_CHUNK;
   if (end > v->n) end = v->n;
-  for (size_t i = k * CHAIN_VERIFY_CHUNK; i < end; i++) {
-    cairn_err err =
-        cairn_tx_decode(&v->decoded[i], v->txs[i].p, v->txs[i].len);
-    if (err == CAIRN_OK) err = cairn_tx_verify(&v->decoded[i]);
-    v->tx_err[i] = err;
-  }
+  for (size_t i = k * CHAIN_VERIFY_CHUNK; i < end; i++)
+    v->tx_err[i] = chain_check_tx(v, i);
 }
 
 /* Take the next unchecked chunk, check it and mark it done; false when
@@ -786,11 +840,17 @@ static void *chain_verify_thread(void *arg) {
  * be started leaves its share to the others. */
 static void chain_verifier_start(chain_verifier *v, const cairn_chain *c,
                                  const cairn_slice *txs, size_t n,
-                                 cairn_tx *decoded, cairn_err *tx_err) {
+                                 uint8_t (*txids)[CAIRN_HASH_BYTES],
+                                 bool txids_known, cairn_tx *decoded,
+                                 cairn_err *tx_err) {
   assert(n <= CAIRN_BLOCK_TXS_MAX);
   *v = (chain_verifier){.mu = PTHREAD_MUTEX_INITIALIZER,
                         .cv = PTHREAD_COND_INITIALIZER};
   v->txs = txs;
+  v->txids = txids;
+  v->txids_known = txids_known;
+  v->tx_cache = c->tx_cache;
+  v->key_cache = c->key_cache;
   v->decoded = decoded;
   v->tx_err = tx_err;
   v->n = n;
@@ -861,8 +921,8 @@ static cairn_err chain_run_block_txs(cairn_chain *c, chain_apply *a,
   CAIRN_TRY(cairn_view_open(&a->view, c->store));
   /* Block-start work (timed-out holds) comes before the first tx. */
   CAIRN_TRY(cairn_state_begin_block(a->view, &ctx));
-  chain_verifier_start(&a->verifier, c, a->txs, a->h.tx_count, a->decoded,
-                       a->tx_err);
+  chain_verifier_start(&a->verifier, c, a->txs, a->h.tx_count, a->txids,
+                       true, a->decoded, a->tx_err);
   cairn_err err = chain_exec_block_txs(a, &ctx, why, why_cap);
   chain_verifier_stop(&a->verifier);
   CAIRN_TRY(err);

@@ -403,13 +403,21 @@ cairn_err cairn_tx_encode(uint8_t *buf, size_t cap, size_t *len,
 
 /* ---- decoding ---- */
 
+/* How decoding checks recipient keys: check is false only for bytes that
+ * have already passed the check (cairn_tx_decode_verified); cache (may be
+ * NULL) remembers keys already lifted onto the curve. */
+typedef struct tx_keys {
+  bool check;
+  cairn_cache *cache;
+} tx_keys;
+
 /* A recipient must be a usable x-only key: points sent to anything else
- * could never be spent. check_keys is false only for bytes that have
- * already passed this check (cairn_tx_decode_verified). */
+ * could never be spent. */
 static cairn_err tx_get_recipient(cairn_reader *r, uint8_t to[32],
-                                  bool check_keys) {
+                                  const tx_keys *keys) {
   CAIRN_TRY(cairn_get_bytes(r, to, CAIRN_PUBKEY_BYTES));
-  return check_keys ? cairn_schnorr_pubkey_check(to) : CAIRN_OK;
+  return keys->check ? cairn_schnorr_pubkey_check_cached(keys->cache, to)
+                     : CAIRN_OK;
 }
 
 static cairn_err tx_get_var8_into(cairn_reader *r, uint8_t *out,
@@ -425,10 +433,10 @@ static cairn_err tx_get_var8_into(cairn_reader *r, uint8_t *out,
 
 /* ISSUE and TRANSFER payload. */
 static cairn_err tx_get_credit(cairn_reader *r, cairn_tx_credit *c,
-                               bool check_keys) {
+                               const tx_keys *keys) {
   CAIRN_TRY(cairn_get_u32(r, &c->brand));
   CAIRN_TRY(tx_check_brand(c->brand));
-  CAIRN_TRY(tx_get_recipient(r, c->to, check_keys));
+  CAIRN_TRY(tx_get_recipient(r, c->to, keys));
   CAIRN_TRY(cairn_get_u64(r, &c->amount));
   return tx_check_amount(c->amount);
 }
@@ -443,10 +451,10 @@ static cairn_err tx_get_redeem(cairn_reader *r, cairn_tx_redeem *c) {
 
 static cairn_err tx_get_coupon_issue(cairn_reader *r,
                                      cairn_tx_coupon_issue *c,
-                                     bool check_keys) {
+                                     const tx_keys *keys) {
   CAIRN_TRY(cairn_get_u32(r, &c->brand));
   CAIRN_TRY(tx_check_brand(c->brand));
-  CAIRN_TRY(tx_get_recipient(r, c->to, check_keys));
+  CAIRN_TRY(tx_get_recipient(r, c->to, keys));
   CAIRN_TRY(cairn_get_u8(r, &c->kind));
   CAIRN_TRY(tx_check_coupon_kind(c->kind));
   CAIRN_TRY(cairn_get_u64(r, &c->value));
@@ -459,9 +467,9 @@ static cairn_err tx_get_coupon_issue(cairn_reader *r,
 
 static cairn_err tx_get_coupon_transfer(cairn_reader *r,
                                         cairn_tx_coupon_transfer *c,
-                                        bool check_keys) {
+                                        const tx_keys *keys) {
   CAIRN_TRY(cairn_get_bytes(r, c->coupon, CAIRN_HASH_BYTES));
-  return tx_get_recipient(r, c->to, check_keys);
+  return tx_get_recipient(r, c->to, keys);
 }
 
 static cairn_err tx_get_coupon_redeem(cairn_reader *r,
@@ -574,14 +582,14 @@ static cairn_err tx_get_evidence(cairn_reader *r, cairn_tx_evidence *x) {
 
 static cairn_err tx_get_stake_transfer(cairn_reader *r,
                                        cairn_tx_stake_transfer *x,
-                                       bool check_keys) {
-  CAIRN_TRY(tx_get_recipient(r, x->to, check_keys));
+                                       const tx_keys *keys) {
+  CAIRN_TRY(tx_get_recipient(r, x->to, keys));
   CAIRN_TRY(cairn_get_u64(r, &x->amount));
   return tx_check_amount(x->amount);
 }
 
 static cairn_err tx_get_stake_payload(cairn_reader *r, cairn_tx *tx,
-                                      bool check_keys) {
+                                      const tx_keys *keys) {
   switch (tx->type) {
     case CAIRN_TX_BOND:
     case CAIRN_TX_UNBOND: return tx_get_bond(r, &tx->u.bond);
@@ -590,7 +598,7 @@ static cairn_err tx_get_stake_payload(cairn_reader *r, cairn_tx *tx,
       return cairn_get_bytes(r, tx->u.approve.proposal, CAIRN_HASH_BYTES);
     case CAIRN_TX_EVIDENCE: return tx_get_evidence(r, &tx->u.evidence);
     case CAIRN_TX_STAKE_TRANSFER:
-      return tx_get_stake_transfer(r, &tx->u.stake_transfer, check_keys);
+      return tx_get_stake_transfer(r, &tx->u.stake_transfer, keys);
     default:
       assert(!"type checked before the payload is read");
       return CAIRN_ERR_BAD_TYPE;
@@ -598,16 +606,16 @@ static cairn_err tx_get_stake_payload(cairn_reader *r, cairn_tx *tx,
 }
 
 static cairn_err tx_get_payload(cairn_reader *r, cairn_tx *tx,
-                                bool check_keys) {
+                                const tx_keys *keys) {
   switch (tx->type) {
-    case CAIRN_TX_ISSUE: return tx_get_credit(r, &tx->u.issue, check_keys);
+    case CAIRN_TX_ISSUE: return tx_get_credit(r, &tx->u.issue, keys);
     case CAIRN_TX_TRANSFER:
-      return tx_get_credit(r, &tx->u.transfer, check_keys);
+      return tx_get_credit(r, &tx->u.transfer, keys);
     case CAIRN_TX_REDEEM: return tx_get_redeem(r, &tx->u.redeem);
     case CAIRN_TX_COUPON_ISSUE:
-      return tx_get_coupon_issue(r, &tx->u.coupon_issue, check_keys);
+      return tx_get_coupon_issue(r, &tx->u.coupon_issue, keys);
     case CAIRN_TX_COUPON_TRANSFER:
-      return tx_get_coupon_transfer(r, &tx->u.coupon_transfer, check_keys);
+      return tx_get_coupon_transfer(r, &tx->u.coupon_transfer, keys);
     case CAIRN_TX_COUPON_REDEEM:
       return tx_get_coupon_redeem(r, &tx->u.coupon_redeem);
     case CAIRN_TX_POLICY: return tx_get_policy(r, &tx->u.policy);
@@ -621,7 +629,7 @@ static cairn_err tx_get_payload(cairn_reader *r, cairn_tx *tx,
       return cairn_get_bytes(r, tx->u.revoke.agreement, CAIRN_HASH_BYTES);
     case CAIRN_TX_REDEEM_AT: return tx_get_redeem_at(r, &tx->u.redeem_at);
     case CAIRN_TX_SETTLE: return tx_get_settle(r, &tx->u.settle);
-    default: return tx_get_stake_payload(r, tx, check_keys);
+    default: return tx_get_stake_payload(r, tx, keys);
   }
 }
 
@@ -646,14 +654,14 @@ static cairn_err tx_get_prefix(cairn_reader *r, cairn_tx *tx) {
 }
 
 static cairn_err tx_decode(cairn_tx *tx, const uint8_t *buf, size_t len,
-                           bool check_keys) {
+                           const tx_keys *keys) {
   cairn_reader r;
   assert(tx != NULL && (buf != NULL || len == 0));
   memset(tx, 0, sizeof *tx);
   if (len > CAIRN_TX_BYTES_MAX) return CAIRN_ERR_OVERSIZE;
   cairn_reader_init(&r, buf, len);
   cairn_err err = tx_get_prefix(&r, tx);
-  if (err == CAIRN_OK) err = tx_get_payload(&r, tx, check_keys);
+  if (err == CAIRN_OK) err = tx_get_payload(&r, tx, keys);
   if (err == CAIRN_OK) err = cairn_get_bytes(&r, tx->sig, CAIRN_SIG_BYTES);
   if (err == CAIRN_OK) err = cairn_reader_end(&r);
   if (err != CAIRN_OK) {
@@ -666,12 +674,20 @@ static cairn_err tx_decode(cairn_tx *tx, const uint8_t *buf, size_t len,
 }
 
 cairn_err cairn_tx_decode(cairn_tx *tx, const uint8_t *buf, size_t len) {
-  return tx_decode(tx, buf, len, true);
+  const tx_keys keys = {.check = true, .cache = NULL};
+  return tx_decode(tx, buf, len, &keys);
+}
+
+cairn_err cairn_tx_decode_cached(cairn_tx *tx, const uint8_t *buf, size_t len,
+                                 cairn_cache *key_cache) {
+  const tx_keys keys = {.check = true, .cache = key_cache};
+  return tx_decode(tx, buf, len, &keys);
 }
 
 cairn_err cairn_tx_decode_verified(cairn_tx *tx, const uint8_t *buf,
                                    size_t len) {
-  return tx_decode(tx, buf, len, false);
+  const tx_keys keys = {.check = false, .cache = NULL};
+  return tx_decode(tx, buf, len, &keys);
 }
 
 /* ---- ids and signatures ---- */
@@ -713,10 +729,15 @@ cairn_err cairn_tx_sign(cairn_tx *tx, const uint8_t sk[CAIRN_SECKEY_BYTES]) {
 }
 
 cairn_err cairn_tx_verify(const cairn_tx *tx) {
+  return cairn_tx_verify_cached(tx, NULL);
+}
+
+cairn_err cairn_tx_verify_cached(const cairn_tx *tx, cairn_cache *key_cache) {
   uint8_t msg[CAIRN_HASH_BYTES];
   assert(tx != NULL);
   CAIRN_TRY(cairn_tx_sighash(msg, tx));
-  return cairn_schnorr_verify(tx->sig, msg, sizeof msg, tx->sender);
+  return cairn_schnorr_verify_cached(key_cache, tx->sig, msg, sizeof msg,
+                                     tx->sender);
 }
 
 void cairn_tx_id_bytes(uint8_t out[CAIRN_HASH_BYTES], const uint8_t *buf,

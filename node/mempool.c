@@ -369,6 +369,27 @@ static cairn_err cairn_mempool_append(cairn_mempool *m, const cairn_tx *tx,
   return CAIRN_OK;
 }
 
+/* Decode and verify through the chain's caches (chain.h): bytes seen
+ * before, here or in a block, skip the signature; bytes that pass go into
+ * the tx cache so the block that carries them need not check them again.
+ * Whether the txid is new (already pending or committed) is asked before
+ * the signature, the expensive part. */
+static cairn_err cairn_mempool_check_tx(cairn_mempool *m, const uint8_t *tx,
+                                        size_t len, const uint8_t *txid,
+                                        cairn_tx *d) {
+  cairn_cache *txc = cairn_chain_tx_cache(m->chain);
+  cairn_cache *keys = cairn_chain_key_cache(m->chain);
+  if (len > CAIRN_TX_BYTES_MAX) return CAIRN_ERR_OVERSIZE;
+  bool known = cairn_cache_get(txc, txid, NULL);
+  CAIRN_TRY(known ? cairn_tx_decode_verified(d, tx, len)
+                  : cairn_tx_decode_cached(d, tx, len, keys));
+  CAIRN_TRY(cairn_mempool_check_new(m, txid));
+  if (known) return CAIRN_OK;
+  CAIRN_TRY(cairn_tx_verify_cached(d, keys));
+  cairn_cache_put(txc, txid, NULL);
+  return CAIRN_OK;
+}
+
 cairn_err cairn_mempool_add(cairn_mempool *m, const uint8_t *tx, size_t len,
                             uint64_t now_ms, uint8_t txid[CAIRN_HASH_BYTES],
                             char *detail, size_t detail_cap) {
@@ -378,10 +399,7 @@ cairn_err cairn_mempool_add(cairn_mempool *m, const uint8_t *tx, size_t len,
   cairn_tx d;
   cairn_exec_ctx ctx;
   cairn_mempool_exec_ctx(m, now_ms, &ctx);
-  cairn_err err = len > CAIRN_TX_BYTES_MAX ? CAIRN_ERR_OVERSIZE
-                                           : cairn_tx_decode(&d, tx, len);
-  if (err == CAIRN_OK) err = cairn_mempool_check_new(m, txid);
-  if (err == CAIRN_OK) err = cairn_tx_verify(&d);
+  cairn_err err = cairn_mempool_check_tx(m, tx, len, txid, &d);
   size_t savepoint = cairn_view_savepoint(m->view);
   if (err == CAIRN_OK) {
     err = cairn_state_apply_tx(m->view, &ctx, &d, txid);

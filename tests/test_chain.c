@@ -851,6 +851,17 @@ static void test_apply_bad_tx(void **state) {
   txs[2].len = txs[0].len;
   forge_header(fb, r.c, &f->vk, &txs[2], 1);
   expect_forged_err(&r, fb, &f->vk, CAIRN_ERR_BAD_BLOCK_TX, "bad_signature");
+  /* The chain's tx cache holds what verified (tx 0 and tx 1 of the first
+   * block: an overspend is a rule, not a signature) and never the forgery,
+   * which is refused again when it comes back. */
+  uint8_t id0[32], id2[32];
+  cairn_tx_id_bytes(id0, txs[0].p, txs[0].len);
+  cairn_tx_id_bytes(id2, txs[2].p, txs[2].len);
+  assert_true(cairn_cache_get(cairn_chain_tx_cache(r.c), id0, NULL));
+  assert_true(cairn_cache_get(cairn_chain_tx_cache(r.c), id, NULL));
+  assert_false(cairn_cache_get(cairn_chain_tx_cache(r.c), id2, NULL));
+  forge_header(fb, r.c, &f->vk, &txs[2], 1);
+  expect_forged_err(&r, fb, &f->vk, CAIRN_ERR_BAD_BLOCK_TX, "bad_signature");
   /* Bytes that do not decode as a transaction. */
   txs[2].len = txs[0].len - 1;
   forge_header(fb, r.c, &f->vk, &txs[2], 1);

@@ -229,6 +229,36 @@ static void test_rejects_bad_signature(void **state) {
   assert_unchanged_then_ok(f, 0);
 }
 
+/* Admission fills the chain's tx cache (chain.h) with what passed and
+ * nothing else, and the block built from the mempool then checks no
+ * signature again: every one of its transactions is a cache hit. */
+static void test_admission_feeds_block_check(void **state) {
+  mfx *f = *state;
+  cairn_cache *txc = cairn_chain_tx_cache(f->c);
+  cairn_tx tx, bad;
+  uint8_t id[3][32], bad_id[32];
+  for (uint64_t i = 0; i < 3; i++) {
+    tu_tx_issue(&tx, &f->iss[1], i + 1, TU_BRAND_COFFEE, f->mem[i].pk, 10);
+    assert_int_equal(add(f, &tx, id[i], NULL), CAIRN_OK);
+    assert_true(cairn_cache_get(txc, id[i], NULL));
+  }
+  tu_tx_issue(&bad, &f->iss[2], 1, TU_BRAND_PIZZA, f->mem[0].pk, 10);
+  bad.sig[5] ^= 0x01;
+  tu_txid(bad_id, &bad);
+  assert_int_equal(add(f, &bad, NULL, NULL), CAIRN_ERR_BAD_SIG);
+  assert_false(cairn_cache_get(txc, bad_id, NULL));
+  /* Submitted again, the same bytes are refused again: a failure is never
+   * remembered as a pass. */
+  assert_int_equal(add(f, &bad, NULL, NULL), CAIRN_ERR_BAD_SIG);
+  cairn_cache_stats before, after;
+  cairn_cache_stats_get(txc, &before);
+  assert_int_equal(build(f), 1);
+  cairn_cache_stats_get(txc, &after);
+  assert_int_equal(after.hits - before.hits, 3);
+  assert_int_equal(after.puts, before.puts);
+  assert_int_equal(committed_balance(f, &f->mem[2], TU_BRAND_COFFEE), 10);
+}
+
 static void test_rejects_bad_bytes(void **state) {
   mfx *f = *state;
   cairn_tx tx;
@@ -652,6 +682,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_accepts_valid_tx, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rejects_bad_signature, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_admission_feeds_block_check, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_rejects_bad_bytes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rejects_wrong_chain, setup,

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "cairn/block.h"
+#include "cairn/cache.h"
 #include "cairn/error.h"
 #include "cairn/genesis.h"
 #include "cairn/store.h"
@@ -49,6 +50,20 @@ void cairn_chain_close(cairn_chain *c);
 /* Blocks with fewer transactions are checked on the calling thread: for
  * them starting threads costs more than it saves. */
 #define CAIRN_CHAIN_VERIFY_PARALLEL_MIN 64
+
+/* Slots of the chain's two caches (cache.h): txids whose bytes decoded and
+ * whose signature verified (room for a full mempool and a few blocks), and
+ * parsed public keys (issuers and recent members). ~4 MiB and ~6 MiB. */
+#define CAIRN_CHAIN_TX_CACHE_ENTRIES (1u << 17)
+#define CAIRN_CHAIN_KEY_CACHE_ENTRIES (1u << 16)
+
+/* The chain's caches, for whoever checks transactions on its behalf (the
+ * node's mempool): a transaction whose txid is in the tx cache is not
+ * checked again when a block carries it. Only put txids of bytes that
+ * passed cairn_tx_decode and cairn_tx_verify; only pass the key cache to
+ * the _cached calls of tx.h and sig.h. Owned by the chain. */
+cairn_cache *cairn_chain_tx_cache(const cairn_chain *c);
+cairn_cache *cairn_chain_key_cache(const cairn_chain *c);
 
 /* How many threads cairn_chain_apply_block, cairn_chain_check_proposal and
  * cairn_chain_propose may use to check signatures:
