@@ -3,17 +3,26 @@
  * limits, all measured in one run, printed as one table.
  *
  * Order of the run: the machine (CPU model, online CPUs, date, load
- * average), the limits (bench_limits.c), the single-node figure with
- * BENCH_MEMBERS members over a chain of BENCH_AUDIT_TXS transactions, the
- * audit of that chain, the same workload of BENCH_TXS transactions with
- * BENCH_MEMBERS_LARGE accounts in the state, then the load average again.
- * Every figure is printed beside the limit that bounds it and the target
- * the issue sets; targets are reported, never asserted (the exit status
- * says only whether every measurement ran).
+ * average); the limits (bench_limits.c); the main single-node run, with
+ * BENCH_MEMBERS members (1,000,000) over a chain of BENCH_AUDIT_TXS
+ * transactions (1,000,000), then the audit of that chain; the growth runs,
+ * one workload of BENCH_TXS transactions (100,000) over BENCH_MEMBERS_SMALL
+ * members (10,000) committed once on a state holding only those members and
+ * once on a state holding BENCH_MEMBERS_LARGE accounts (10,000,000: the
+ * rest are filler accounts written into the genesis state); then the load
+ * average again. Every figure is printed beside the limit that bounds it
+ * and the target the issue sets; targets are reported, never asserted (the
+ * exit status says only whether every measurement ran).
  *
- * Parameters come from the environment (the defaults keep a run to a few
- * minutes on two cores): BENCH_TXS, BENCH_AUDIT_TXS, BENCH_MEMBERS,
- * BENCH_MEMBERS_LARGE, BENCH_LIMIT_SECONDS, BENCH_LMDB_BATCH, BENCH_TMPDIR.
+ * The main run's row comes first among the single-node rows and is the
+ * one whose label says "accounts" first: bench/pg/run.sh takes the first
+ * row matching "Single node .*accounts.*propose" as Cairn's figure beside
+ * PostgreSQL's, which preloads 1,000,000 members too.
+ *
+ * Parameters come from the environment: BENCH_AUDIT_TXS, BENCH_MEMBERS,
+ * BENCH_TXS, BENCH_MEMBERS_SMALL, BENCH_MEMBERS_LARGE, BENCH_LIMIT_SECONDS,
+ * BENCH_LMDB_BATCH, BENCH_TMPDIR. Generating and signing the workloads is
+ * not timed; how long it took goes to stderr with the other progress.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -27,7 +36,12 @@
 #include "testutil.h"
 
 typedef struct bench_params {
-  uint64_t txs, audit_txs, members, members_large, lmdb_batch;
+  uint64_t audit_txs;     /* main run: transactions, then audited */
+  uint64_t members;       /* main run: members */
+  uint64_t txs;           /* growth runs: transactions */
+  uint64_t members_small; /* growth runs: members */
+  uint64_t members_large; /* large growth run: accounts in state */
+  uint64_t lmdb_batch;
   double limit_s;
   const char *tmp;
 } bench_params;
@@ -36,6 +50,15 @@ typedef struct bench_limits {
   unsigned cpus;
   double schnorr1, schnorr_all, ed25519, lmdb_commits, lmdb_puts;
 } bench_limits;
+
+/* Everything the single-node part measured. */
+typedef struct bench_runs {
+  bench_workload_info main_w, growth_w;
+  bench_node_result main, small, large;
+  double audit; /* tx/s */
+  uint64_t audited;
+  double main_s, growth_s; /* wall time of each part, setup included */
+} bench_runs;
 
 static uint64_t env_u64(const char *name, uint64_t dflt) {
   const char *s = getenv(name);
@@ -132,16 +155,17 @@ static void print_limits(const bench_params *bp, const bench_limits *l) {
 
 static void print_node(const char *label, const bench_node_result *r,
                        const bench_limits *l) {
-  char w[160], m[128], b[160];
-  snprintf(w, sizeof w, "Single node %s: propose + commit", label);
-  snprintf(m, sizeof m, "%.0f tx/s (%llu tx, %llu blocks)", r->propose_tx_s,
-           (unsigned long long)r->txs, (unsigned long long)r->blocks);
-  snprintf(b, sizeof b,
-           "%.1f%% of all-core BIP-340; %.1f%% of 1-core",
+  char w[200], m[160], b[160];
+  snprintf(w, sizeof w, "Single node (%s): propose + commit", label);
+  snprintf(m, sizeof m, "%.0f tx/s (%llu tx, %llu blocks, %llu rejected)",
+           r->propose_tx_s, (unsigned long long)r->txs,
+           (unsigned long long)r->blocks, (unsigned long long)r->rejected);
+  snprintf(b, sizeof b, "%.1f%% of all-core BIP-340; %.1f%% of 1-core",
            pct(r->propose_tx_s, l->schnorr_all),
            pct(r->propose_tx_s, l->schnorr1));
   row(w, m, b, ">= 70% of all-core");
-  snprintf(w, sizeof w, "Single node %s: apply_block (parallel verify)", label);
+  snprintf(w, sizeof w, "Single node (%s): apply_block (parallel verify)",
+           label);
   snprintf(m, sizeof m, "%.0f tx/s", r->apply_tx_s);
   snprintf(b, sizeof b, "%.1f%% of all-core BIP-340",
            pct(r->apply_tx_s, l->schnorr_all));
@@ -152,43 +176,102 @@ static void print_node(const char *label, const bench_node_result *r,
   }
 }
 
+static void print_growth(const bench_params *bp, const char *path,
+                         double large, double small) {
+  char w[200], m[128], b[128];
+  snprintf(w, sizeof w, "Growth: %s, %llu vs %llu accounts in state", path,
+           (unsigned long long)bp->members_large,
+           (unsigned long long)bp->members_small);
+  snprintf(m, sizeof m, "%.0f vs %.0f tx/s", large, small);
+  snprintf(b, sizeof b, "%.1f%% slower at %llu", 100.0 - pct(large, small),
+           (unsigned long long)bp->members_large);
+  row(w, m, b, "<= 20% slower");
+}
+
+static void print_bytes(const char *label, const bench_node_result *r) {
+  char w[160], m[256];
+  double per_tx = r->txs > 0 ? (double)r->disk_bytes / (double)r->txs : 0;
+  double added = r->txs > 0 && r->disk_bytes >= r->base_bytes
+                     ? (double)(r->disk_bytes - r->base_bytes) / (double)r->txs
+                     : 0;
+  snprintf(w, sizeof w, "Bytes on disk per tx (data.mdb), %s", label);
+  if (r->filler == 0)
+    snprintf(m, sizeof m, "%.0f B/tx (%.1f MB / %llu tx)", per_tx,
+             (double)r->disk_bytes / 1e6, (unsigned long long)r->txs);
+  else
+    snprintf(m, sizeof m,
+             "%.0f B/tx (%.1f MB / %llu tx), of which %.1f MB the genesis "
+             "state with %llu filler accounts; %.0f B/tx added by the run",
+             per_tx, (double)r->disk_bytes / 1e6, (unsigned long long)r->txs,
+             (double)r->base_bytes / 1e6, (unsigned long long)r->filler,
+             added);
+  row(w, m, "-", "-");
+}
+
 static void print_rest(const bench_params *bp, const bench_limits *l,
-                       const bench_node_result *small,
-                       const bench_node_result *large, double audit,
-                       uint64_t audited) {
+                       const bench_runs *r) {
   char w[160], m[128], b[160];
   snprintf(w, sizeof w, "Audit (cairn_audit_datadir, %llu tx chain)",
-           (unsigned long long)audited);
-  snprintf(m, sizeof m, "%.0f tx/s", audit);
+           (unsigned long long)r->audited);
+  snprintf(m, sizeof m, "%.0f tx/s", r->audit);
   snprintf(b, sizeof b, "%.1f%% of all-core BIP-340",
-           pct(audit, l->schnorr_all));
+           pct(r->audit, l->schnorr_all));
   row(w, m, b, ">= 70% of all-core");
-  snprintf(w, sizeof w, "Growth: propose + commit, %llu vs %llu members",
-           (unsigned long long)bp->members_large,
+  print_growth(bp, "propose + commit", r->large.propose_tx_s,
+               r->small.propose_tx_s);
+  print_growth(bp, "apply_block", r->large.apply_tx_s, r->small.apply_tx_s);
+  snprintf(w, sizeof w, "main run (%llu members)",
            (unsigned long long)bp->members);
-  snprintf(m, sizeof m, "%.0f vs %.0f tx/s", large->propose_tx_s,
-           small->propose_tx_s);
-  snprintf(b, sizeof b, "%.1f%% slower at the large count",
-           100.0 - pct(large->propose_tx_s, small->propose_tx_s));
-  row(w, m, b, "<= 20% slower");
-  snprintf(w, sizeof w, "Growth: apply_block, %llu vs %llu members",
-           (unsigned long long)bp->members_large,
-           (unsigned long long)bp->members);
-  snprintf(m, sizeof m, "%.0f vs %.0f tx/s", large->apply_tx_s,
-           small->apply_tx_s);
-  snprintf(b, sizeof b, "%.1f%% slower at the large count",
-           100.0 - pct(large->apply_tx_s, small->apply_tx_s));
-  row(w, m, b, "<= 20% slower");
-  snprintf(m, sizeof m, "%.0f B/tx (%.1f MB / %llu tx)", small->bytes_per_tx,
-           (double)small->disk_bytes / 1e6, (unsigned long long)small->txs);
-  row("Bytes on disk per tx (data.mdb, small run)", m, "-", "-");
-  snprintf(m, sizeof m, "%.0f B/tx (%.1f MB / %llu tx, incl. filler accounts)",
-           large->bytes_per_tx, (double)large->disk_bytes / 1e6,
-           (unsigned long long)large->txs);
-  row("Bytes on disk per tx (data.mdb, large run)", m, "-", "-");
-  row("Four validators", "not measured: needs the validator network (issue 6)",
+  print_bytes(w, &r->main);
+  snprintf(w, sizeof w, "%llu accounts in state",
+           (unsigned long long)bp->members_small);
+  print_bytes(w, &r->small);
+  snprintf(w, sizeof w, "%llu accounts in state",
+           (unsigned long long)bp->members_large);
+  print_bytes(w, &r->large);
+  row("Four validators",
+      "not measured in this run (bench/run.sh measures it unless "
+      "BENCH_SKIP_NET=1)",
       "-", "-");
-  row("PostgreSQL baseline", "not measured yet", "-", "-");
+  row("PostgreSQL baseline",
+      "not measured in this run (bench/run.sh measures it unless "
+      "BENCH_SKIP_PG=1)",
+      "-", "-");
+}
+
+static void print_mix(const char *which, const bench_workload_info *i) {
+  const bench_mix *x = &i->mix;
+  double n = i->txs > 0 ? (double)i->txs : 1;
+  printf("Workload (%s): %llu tx over %u members and 3 brands: %llu AGREE, "
+         "%llu ISSUE (%.1f%%), %llu REDEEM (%.1f%%), %llu REDEEM_AT "
+         "(%.1f%%), %llu COUPON_ISSUE (%.1f%%), %llu COUPON_REDEEM (%.1f%%)\n",
+         which, (unsigned long long)i->txs, i->members,
+         (unsigned long long)x->agree, (unsigned long long)x->issue,
+         100.0 * (double)x->issue / n, (unsigned long long)x->redeem,
+         100.0 * (double)x->redeem / n, (unsigned long long)x->redeem_at,
+         100.0 * (double)x->redeem_at / n,
+         (unsigned long long)x->coupon_issue,
+         100.0 * (double)x->coupon_issue / n,
+         (unsigned long long)x->coupon_redeem,
+         100.0 * (double)x->coupon_redeem / n);
+}
+
+static void print_params(const bench_params *bp, const bench_runs *r) {
+  printf(
+      "Parameters: main run BENCH_MEMBERS=%llu members, BENCH_AUDIT_TXS=%llu "
+      "tx (the audited chain); growth runs BENCH_MEMBERS_SMALL=%llu members, "
+      "BENCH_TXS=%llu tx, on a state of those members alone and on one of "
+      "BENCH_MEMBERS_LARGE=%llu accounts (%llu filler accounts with "
+      "balances written into the genesis state)\n",
+      (unsigned long long)bp->members, (unsigned long long)bp->audit_txs,
+      (unsigned long long)bp->members_small, (unsigned long long)bp->txs,
+      (unsigned long long)bp->members_large,
+      (unsigned long long)(bp->members_large - bp->members_small));
+  print_mix("main run", &r->main_w);
+  print_mix("growth runs", &r->growth_w);
+  printf("Single-node part wall time: main run and audit %.0f s, growth runs "
+         "%.0f s (signing and prefill included, not timed in the figures)\n",
+         r->main_s, r->growth_s);
 }
 
 static void tmp_path(char *out, size_t cap, const bench_params *bp,
@@ -204,76 +287,117 @@ static void remove_run(const char *dir) {
 }
 
 static void params_read(bench_params *bp) {
-  bp->audit_txs = env_u64("BENCH_AUDIT_TXS", 100000);
+  bp->audit_txs = env_u64("BENCH_AUDIT_TXS", 1000000);
+  bp->members = env_u64("BENCH_MEMBERS", 1000000);
   bp->txs = env_u64("BENCH_TXS", 100000);
-  bp->members = env_u64("BENCH_MEMBERS", 10000);
-  bp->members_large = env_u64("BENCH_MEMBERS_LARGE", 1000000);
+  bp->members_small = env_u64("BENCH_MEMBERS_SMALL", 10000);
+  bp->members_large = env_u64("BENCH_MEMBERS_LARGE", 10000000);
   bp->lmdb_batch = env_u64("BENCH_LMDB_BATCH", 100000);
   bp->limit_s = (double)env_u64("BENCH_LIMIT_SECONDS", 2);
   bp->tmp = getenv("BENCH_TMPDIR") ? getenv("BENCH_TMPDIR") : "/tmp";
-  if (bp->members > UINT32_MAX) bp->members = UINT32_MAX;
-  if (bp->members_large < bp->members) bp->members_large = bp->members;
+  if (bp->members > BENCH_MEMBERS_MAX) bp->members = BENCH_MEMBERS_MAX;
+  if (bp->members_small > BENCH_MEMBERS_MAX)
+    bp->members_small = BENCH_MEMBERS_MAX;
+  if (bp->members_large < bp->members_small)
+    bp->members_large = bp->members_small;
 }
 
-static int run_nodes(const bench_params *bp, bench_node_result *small,
-                     bench_node_result *large, double *audit,
-                     uint64_t *audited) {
-  char dsmall[512], dlarge[512];
+static int make_workload(bench_workload **w, uint64_t members, uint64_t txs,
+                         bench_workload_info *info) {
+  fprintf(stderr, "bench: generating %llu tx over %llu members...\n",
+          (unsigned long long)txs, (unsigned long long)members);
+  int rc = bench_workload_make(w, (uint32_t)members, txs, info);
+  if (rc == 0)
+    fprintf(stderr,
+            "bench:   generated in order in %.1f s; member keys %.1f s and "
+            "signing %.1f s on %u threads (not timed)\n",
+            info->gen_s, info->keys_s, info->sign_s, info->threads);
+  return rc;
+}
+
+static int run_one(const char *what, const char *dir, const bench_workload *w,
+                   uint64_t filler, bench_node_result *out) {
+  fprintf(stderr, "bench: single node, %s...\n", what);
+  int rc = bench_node_run(dir, w, filler, out);
+  fprintf(stderr,
+          "bench:   genesis state %.1f s (not timed); propose %.0f tx/s, "
+          "apply %.0f tx/s, %llu rejected\n",
+          out->prefill_s, out->propose_tx_s, out->apply_tx_s,
+          (unsigned long long)out->rejected);
+  return rc;
+}
+
+/* The main run and the audit of its chain. */
+static int run_main(const bench_params *bp, bench_runs *r) {
+  char dir[512], what[128];
+  bench_workload *w = NULL;
+  double t0 = bench_now();
+  tmp_path(dir, sizeof dir, bp, "main");
+  int rc = make_workload(&w, bp->members, bp->audit_txs, &r->main_w);
+  snprintf(what, sizeof what, "main run, %llu members",
+           (unsigned long long)bp->members);
+  if (rc == 0) rc = run_one(what, dir, w, 0, &r->main);
+  bench_workload_free(w);
+  if (rc == 0) {
+    fprintf(stderr, "bench: audit of the main run's chain...\n");
+    r->audit = bench_audit_run(dir, &r->audited);
+    if (r->audit <= 0) rc = -1;
+  }
+  remove_run(dir);
+  r->main_s = bench_now() - t0;
+  return rc;
+}
+
+/* One workload on a small state and on a large one. */
+static int run_growth(const bench_params *bp, bench_runs *r) {
+  char dsmall[512], dlarge[512], what[128];
+  bench_workload *w = NULL;
+  double t0 = bench_now();
   tmp_path(dsmall, sizeof dsmall, bp, "small");
   tmp_path(dlarge, sizeof dlarge, bp, "large");
-  fprintf(stderr, "bench: single node, %llu members, %llu tx...\n",
-          (unsigned long long)bp->members, (unsigned long long)bp->audit_txs);
-  int rc =
-      bench_node_run(dsmall, (uint32_t)bp->members, 0, bp->audit_txs, small);
-  fprintf(stderr, "bench:   signing took %.1f s (not timed)\n", small->sign_s);
-  if (rc == 0) {
-    fprintf(stderr, "bench: audit...\n");
-    *audit = bench_audit_run(dsmall, audited);
-    if (*audit <= 0) rc = -1;
-  }
+  int rc = make_workload(&w, bp->members_small, bp->txs, &r->growth_w);
+  snprintf(what, sizeof what, "%llu accounts in state",
+           (unsigned long long)bp->members_small);
+  if (rc == 0) rc = run_one(what, dsmall, w, 0, &r->small);
   remove_run(dsmall);
-  if (rc != 0) return rc;
-  fprintf(stderr, "bench: single node, %llu accounts in state, %llu tx...\n",
-          (unsigned long long)bp->members_large, (unsigned long long)bp->txs);
-  rc = bench_node_run(dlarge, (uint32_t)bp->members,
-                      bp->members_large - bp->members, bp->txs, large);
-  fprintf(stderr, "bench:   prefill took %.1f s (not timed)\n",
-          large->prefill_s);
+  snprintf(what, sizeof what, "%llu accounts in state",
+           (unsigned long long)bp->members_large);
+  if (rc == 0)
+    rc = run_one(what, dlarge, w, bp->members_large - bp->members_small,
+                 &r->large);
   remove_run(dlarge);
+  bench_workload_free(w);
+  r->growth_s = bench_now() - t0;
   return rc;
 }
 
 int main(void) {
   bench_params bp;
   bench_limits l;
-  bench_node_result small, large;
-  double audit = 0;
-  uint64_t audited = 0;
+  bench_runs r;
+  char label[128];
   if (sodium_init() < 0) return 1;
   setvbuf(stdout, NULL, _IOLBF, 0);
   params_read(&bp);
-  memset(&small, 0, sizeof small);
-  memset(&large, 0, sizeof large);
+  memset(&r, 0, sizeof r);
   print_machine("start");
   measure_limits(&bp, &l);
-  int rc = run_nodes(&bp, &small, &large, &audit, &audited);
+  int rc = run_main(&bp, &r);
+  if (run_growth(&bp, &r) != 0) rc = -1;
   print_machine("end");
-  printf(
-      "Parameters: BENCH_TXS=%llu BENCH_AUDIT_TXS=%llu BENCH_MEMBERS=%llu "
-      "BENCH_MEMBERS_LARGE=%llu (large run: %llu active members + filler "
-      "accounts with balances written into the genesis state)\n",
-      (unsigned long long)bp.txs, (unsigned long long)bp.audit_txs,
-      (unsigned long long)bp.members, (unsigned long long)bp.members_large,
-      (unsigned long long)bp.members);
+  print_params(&bp, &r);
   print_limits(&bp, &l);
-  char label[96];
-  snprintf(label, sizeof label, "(%llu members)",
+  snprintf(label, sizeof label, "main run: %llu member accounts",
            (unsigned long long)bp.members);
-  print_node(label, &small, &l);
-  snprintf(label, sizeof label, "(%llu accounts)",
+  print_node(label, &r.main, &l);
+  snprintf(label, sizeof label, "%llu members",
+           (unsigned long long)bp.members_small);
+  print_node(label, &r.small, &l);
+  snprintf(label, sizeof label, "%llu members, %llu accounts in state",
+           (unsigned long long)bp.members_small,
            (unsigned long long)bp.members_large);
-  print_node(label, &large, &l);
-  print_rest(&bp, &l, &small, &large, audit, audited);
+  print_node(label, &r.large, &l);
+  print_rest(&bp, &l, &r);
   if (rc != 0)
     printf("\nA measurement failed (see stderr); its figures are 0.\n");
   return rc == 0 ? 0 : 1;

@@ -4,23 +4,29 @@
 #   sh bench/run.sh BUILD_DIR/bench/cairn_bench
 #
 # The parts, in order, each measured on this machine in this run:
-#   1. BUILD_DIR/bench/cairn_bench: the limits, single node, audit, growth;
+#   1. BUILD_DIR/bench/cairn_bench: the limits, the main single-node run
+#      (1,000,000 members, a 1,000,000-transaction chain), the audit of
+#      that chain, and growth (one workload on states of 10,000 and of
+#      10,000,000 accounts);
 #   2. BUILD_DIR/bench/cairn_netbench BUILD_DIR/cairnd: validators on
 #      loopback, given the all-core BIP-340 limit that part 1 measured;
 #   3. bench/pg/run.sh: the PostgreSQL baseline, given part 1's table for
-#      the Cairn / PostgreSQL ratio.
+#      the Cairn / PostgreSQL ratio. It takes the first row matching
+#      "Single node .*accounts.*propose", which part 1 makes the main run's
+#      (1,000,000 members; PostgreSQL preloads as many).
 # Parts 2 and 3 print rows of the same table; they take the places of the
 # "Four validators" and "PostgreSQL baseline" rows of part 1 (or go after
 # its last row). Progress goes to stderr, the table to stdout, and a copy
 # of the table to BUILD_DIR/bench/bench-output.md (paste it into
-# BENCHMARKS.md). The exit status is non-zero if any part failed; the
-# others still run and their rows are still printed.
+# BENCHMARKS.md), ending with the wall time of each part and of the run.
+# The exit status is non-zero if any part failed; the others still run and
+# their rows are still printed.
 #
-# Parameters are read from the environment by each part: BENCH_TXS,
-# BENCH_AUDIT_TXS, BENCH_MEMBERS, BENCH_MEMBERS_LARGE, BENCH_LIMIT_SECONDS,
-# BENCH_LMDB_BATCH, BENCH_TMPDIR (cairn_bench); BENCH_NET_* (cairn_netbench);
-# BENCH_PG_* (bench/pg/run.sh). BENCH_SKIP_NET=1 or BENCH_SKIP_PG=1 leave a
-# part out.
+# Parameters are read from the environment by each part: BENCH_AUDIT_TXS,
+# BENCH_MEMBERS, BENCH_TXS, BENCH_MEMBERS_SMALL, BENCH_MEMBERS_LARGE,
+# BENCH_LIMIT_SECONDS, BENCH_LMDB_BATCH, BENCH_TMPDIR (cairn_bench);
+# BENCH_NET_* (cairn_netbench); BENCH_PG_* (bench/pg/run.sh).
+# BENCH_SKIP_NET=1 or BENCH_SKIP_PG=1 leave a part out.
 set -u
 bin=${1:?usage: run.sh path/to/cairn_bench}
 dir=$(dirname "$bin")
@@ -45,6 +51,7 @@ figure() {
 
 "$bin" >"$node_part" || rc=1
 cp "$node_part" "$out"
+node_end=$(date +%s)
 
 : >"$net_part"
 if [ "${BENCH_SKIP_NET:-0}" != 1 ]; then
@@ -52,11 +59,13 @@ if [ "${BENCH_SKIP_NET:-0}" != 1 ]; then
   BENCH_NET_SCHNORR_ALL=${limit:-} "$dir/cairn_netbench" "$build/cairnd" \
     "$netdir" >"$net_part" || rc=1
 fi
+net_end=$(date +%s)
 
 : >"$pg_part"
 if [ "${BENCH_SKIP_PG:-0}" != 1 ]; then
   sh "$here/pg/run.sh" "$node_part" >"$pg_part" || rc=1
 fi
+pg_end=$(date +%s)
 
 # Part 1's table with the rows of parts 2 and 3 in their places; the
 # parts' other lines (their parameters) after the table.
@@ -82,6 +91,6 @@ awk -v net="$net_part" -v pg="$pg_part" '
   }
 ' "$node_part" "$node_part" >"$out"
 echo "Load average at the end of the run: $(cat /proc/loadavg)" >>"$out"
-echo "Wall time of the run: $(( $(date +%s) - start )) s" >>"$out"
+echo "Wall time of the run: $(( $(date +%s) - start )) s (cairn_bench $(( node_end - start )) s, network $(( net_end - node_end )) s, PostgreSQL $(( pg_end - net_end )) s)" >>"$out"
 cat "$out"
 exit "$rc"
