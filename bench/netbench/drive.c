@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,15 +422,36 @@ static double cpu_now(void) {
          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* The machine's CPU counters (/proc/stat "cpu" line, in ticks): total and
+ * idle (idle + iowait). False when unreadable. */
+static bool machine_ticks(unsigned long long *total, unsigned long long *idle) {
+  unsigned long long f[8] = {0};
+  FILE *fp = fopen("/proc/stat", "r");
+  if (fp == NULL) return false;
+  int n = fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0],
+                 &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]);
+  fclose(fp);
+  if (n < 5) return false;
+  *total = 0;
+  for (int i = 0; i < 8; i++) *total += f[i];
+  *idle = f[3] + f[4];
+  return true;
+}
+
 int netbench_drive(netbench_driver *d, netbench_phase *p) {
   size_t next = p->first;
   double cpu0 = cpu_now();
+  unsigned long long t0 = 0, i0 = 0, t1 = 0, i1 = 0;
+  bool ticks = machine_ticks(&t0, &i0);
   d->p = p;
   p->used = p->accepted = p->rejected = p->skipped = p->retried = 0;
   p->uncommitted = 0;
   p->first_error[0] = '\0';
   submit_loop(d, &next);
   p->cpu_s = cpu_now() - cpu0;
+  ticks = ticks && machine_ticks(&t1, &i1) && t1 > t0;
+  p->machine_busy =
+      ticks ? 1.0 - (double)(i1 - i0) / (double)(t1 - t0) : -1.0;
   p->committed_tx_s = p->submit_s > 0 ? (double)d->window_txs / p->submit_s : 0;
   p->blocks = d->window_blocks;
   p->offered_tx_s = p->submit_s > 0 ? (double)p->used / p->submit_s : 0;

@@ -123,11 +123,14 @@ static void print_phase(const nb_params *p, const netbench_phase *ph,
            "%.0f s); %s",
            ph->committed_tx_s, ph->offered_tx_s,
            (unsigned long long)ph->blocks, ph->submit_s, lat);
+  char busy[48] = "not readable";
+  if (ph->machine_busy >= 0)
+    snprintf(busy, sizeof busy, "%.0f%%", 100.0 * ph->machine_busy);
   snprintf(b, sizeof b,
            "%.1f%% of all-core BIP-340 / %u (%.0f verif/s): %u node%s on %ld "
-           "CPUs, each verifying every tx",
+           "CPUs, each verifying every tx; machine CPU busy %s",
            share > 0 ? 100.0 * ph->committed_tx_s / share : 0, p->nodes,
-           share, p->nodes, p->nodes == 1 ? "" : "s", cpus);
+           share, p->nodes, p->nodes == 1 ? "" : "s", cpus, busy);
   printf("| %s, %s | %s | %s | %s |\n", label(p, l, sizeof l), load, m, b,
          target);
   if (ph->first + ph->used >= ph->end && ph->submit_s < ph->seconds * 0.99)

@@ -188,6 +188,8 @@ typedef struct netbench_phase {
   double max_gap_s;      /* longest time without a new block then */
   double p50_s, p99_s, max_s; /* finality latency; <0 = not committed */
   double cpu_s;          /* CPU time the load generator itself used */
+  double machine_busy;   /* share of all CPUs busy while submitting, 0..1
+                            (/proc/stat; -1 when unreadable) */
   char first_error[160];
 } netbench_phase;
 
