@@ -64,6 +64,7 @@
 #include "cairn/chain.h"
 #include "cairn/encoding.h"
 #include "cairn/genesis.h"
+#include "cairn/lookahead.h"
 
 #define AUDIT_HEX (2 * CAIRN_HASH_BYTES + 1)
 #define AUDIT_MSG_BYTES 1024
@@ -79,6 +80,7 @@ typedef struct audit_lane {
   bool scratch; /* a temporary replica, removed at the end */
   cairn_store *store;
   cairn_chain *chain;
+  cairn_lookahead *ahead;  /* checks the next block while one is applied */
   uint64_t verified;       /* the replica's height */
   uint64_t start_verified; /* ... when the run began */
 } audit_lane;
@@ -274,6 +276,8 @@ static cairn_err audit_replica_path(audit_engine *e, size_t i) {
 }
 
 static void audit_replica_close(audit_lane *l) {
+  cairn_lookahead_free(l->ahead); /* before its chain */
+  l->ahead = NULL;
   if (l->chain != NULL) cairn_chain_close(l->chain);
   if (l->store != NULL) cairn_store_close(l->store);
   l->chain = NULL;
@@ -303,6 +307,10 @@ static cairn_err audit_replica_open_once(audit_engine *e, audit_lane *l) {
     return err;
   }
   cairn_chain_set_verify_threads(l->chain, e->cfg->verify_threads);
+  /* Without one the blocks are only checked one after another. */
+  if (cairn_chain_verify_threads(l->chain) > 1 &&
+      cairn_lookahead_new(&l->ahead, l->chain) != CAIRN_OK)
+    l->ahead = NULL;
   return CAIRN_OK;
 }
 
@@ -607,14 +615,45 @@ static cairn_err audit_account(audit_engine *e, size_t i, uint64_t h,
   return CAIRN_OK;
 }
 
+/* Fetch block h from lane i's source (or take it from the lookahead),
+ * then hand block h + 1 to the lookahead so its signatures are checked
+ * while h is applied. A source's pointers last until its next call, so h
+ * is copied into the lookahead before h + 1 is fetched. A lookahead that
+ * cannot start only loses the overlap; a fetch of h + 1 that fails is
+ * reported when h + 1's turn comes. */
+static cairn_err audit_fetch(audit_lane *l, uint64_t h, const uint8_t **b,
+                             size_t *blen, const uint8_t **c, size_t *clen,
+                             char *msg, size_t msg_cap) {
+  if (l->ahead != NULL && cairn_lookahead_take(l->ahead, h, b, blen, c, clen))
+    return CAIRN_OK;
+  CAIRN_TRY(l->src->block(l->src->ctx, h, b, blen, c, clen, msg, msg_cap));
+  if (l->ahead == NULL || h >= l->tip.height) return CAIRN_OK;
+  if (cairn_lookahead_start(l->ahead, h, *b, *blen, *c, *clen) != CAIRN_OK ||
+      !cairn_lookahead_take(l->ahead, h, b, blen, c, clen))
+    return l->src->block(l->src->ctx, h, b, blen, c, clen, msg, msg_cap);
+  return CAIRN_OK;
+}
+
+static void audit_fetch_next(audit_lane *l, uint64_t h) {
+  const uint8_t *b = NULL, *c = NULL;
+  size_t blen = 0, clen = 0;
+  char msg[AUDIT_MSG_BYTES];
+  if (l->ahead == NULL || h + 1 > l->tip.height) return;
+  if (l->src->block(l->src->ctx, h + 1, &b, &blen, &c, &clen, msg,
+                    sizeof msg) != CAIRN_OK)
+    return;
+  /* Not started (no memory, no thread): h + 1 is fetched in its turn. */
+  cairn_err err = cairn_lookahead_start(l->ahead, h + 1, b, blen, c, clen);
+  (void)err;
+}
+
 /* Fetch block h from lane i's source and verify it into its replica. */
 static cairn_err audit_apply(audit_engine *e, size_t i, uint64_t h) {
   audit_lane *l = &e->lanes[i];
   const uint8_t *b = NULL, *c = NULL;
   size_t blen = 0, clen = 0;
   char msg[AUDIT_MSG_BYTES] = "";
-  cairn_err err = l->src->block(l->src->ctx, h, &b, &blen, &c, &clen, msg,
-                                sizeof msg);
+  cairn_err err = audit_fetch(l, h, &b, &blen, &c, &clen, msg, sizeof msg);
   if (err != CAIRN_OK && audit_source_local(err))
     return audit_say(e->why, e->why_cap, err, "%s: %s", l->src->name, msg);
   if (err != CAIRN_OK) {
@@ -622,6 +661,7 @@ static cairn_err audit_apply(audit_engine *e, size_t i, uint64_t h) {
                   msg[0] != '\0' ? msg : cairn_strerror(err));
     return CAIRN_OK;
   }
+  audit_fetch_next(l, h);
   if (i == 0) *e->valset = *cairn_chain_valset(l->chain);
   err = cairn_chain_apply_block(l->chain, b, blen, c, clen, msg, sizeof msg);
   if (err != CAIRN_OK && audit_replica_local(err))

@@ -890,6 +890,35 @@ static void chain_verifier_stop(chain_verifier *v) {
   (void)pthread_mutex_destroy(&v->mu);
 }
 
+/* Scratch of cairn_chain_precheck_block (megabytes: on the heap). */
+typedef struct chain_precheck {
+  cairn_block_header h;
+  cairn_slice txs[CAIRN_BLOCK_TXS_MAX];
+  uint8_t txids[CAIRN_BLOCK_TXS_MAX][CAIRN_HASH_BYTES];
+  cairn_tx decoded[CAIRN_BLOCK_TXS_MAX];
+  cairn_err tx_err[CAIRN_BLOCK_TXS_MAX];
+  chain_verifier verifier;
+} chain_precheck;
+
+cairn_err cairn_chain_precheck_block(const cairn_chain *c,
+                                     const uint8_t *block, size_t block_len) {
+  assert(c != NULL && (block != NULL || block_len == 0));
+  chain_precheck *p = malloc(sizeof *p);
+  if (p == NULL) return CAIRN_ERR_NOMEM;
+  cairn_err err = cairn_block_decode(&p->h, p->txs, CAIRN_BLOCK_TXS_MAX,
+                                     block, block_len);
+  size_t n = err == CAIRN_OK ? p->h.tx_count : 0;
+  if (n > 0) {
+    /* The checks' only lasting effect is chain_check_tx's cache puts. */
+    chain_verifier_start(&p->verifier, c, p->txs, n, p->txids, false,
+                         p->decoded, p->tx_err);
+    chain_verifier_wait(&p->verifier, n - 1);
+    chain_verifier_stop(&p->verifier);
+  }
+  free(p);
+  return err;
+}
+
 /* Run every transaction, each once its check is done, into a->view in
  * order; the first failure, of any kind, is the block's error. */
 static cairn_err chain_exec_block_txs(chain_apply *a,

@@ -65,6 +65,19 @@ void cairn_chain_close(cairn_chain *c);
 cairn_cache *cairn_chain_tx_cache(const cairn_chain *c);
 cairn_cache *cairn_chain_key_cache(const cairn_chain *c);
 
+/* Check ahead the transactions of a block that will be applied later (a
+ * replay, an audit, a node catching up), so that work overlaps with
+ * applying the blocks before it: decode and verify each transaction on up
+ * to cairn_chain_verify_threads(c) threads and put the txids of those that
+ * pass into the tx cache; cairn_chain_apply_block then only decodes them.
+ * Nothing else is checked and nothing but the caches changes: a bad block
+ * is refused by apply_block as always. Safe to call on another thread
+ * while this chain applies or commits an earlier block. Errors: the decode
+ * errors of cairn_block_decode, NOMEM. */
+CAIRN_MUST_CHECK cairn_err cairn_chain_precheck_block(const cairn_chain *c,
+                                                      const uint8_t *block,
+                                                      size_t block_len);
+
 /* How many threads cairn_chain_apply_block, cairn_chain_check_proposal and
  * cairn_chain_propose may use to check signatures:
  * 0 (the default) means the number of online CPUs; 1 checks on the calling
