@@ -57,6 +57,7 @@ typedef struct bench_runs {
   bench_node_result main, small, large;
   double audit; /* tx/s */
   uint64_t audited;
+  double audit_busy; /* share of all CPUs busy during the audit */
   double main_s, growth_s; /* wall time of each part, setup included */
 } bench_runs;
 
@@ -155,14 +156,21 @@ static void print_limits(const bench_params *bp, const bench_limits *l) {
 
 static void print_node(const char *label, const bench_node_result *r,
                        const bench_limits *l) {
-  char w[200], m[160], b[160];
+  char w[200], m[160], b[256];
   snprintf(w, sizeof w, "Single node (%s): propose + commit", label);
   snprintf(m, sizeof m, "%.0f tx/s (%llu tx, %llu blocks, %llu rejected)",
            r->propose_tx_s, (unsigned long long)r->txs,
            (unsigned long long)r->blocks, (unsigned long long)r->rejected);
-  snprintf(b, sizeof b, "%.1f%% of all-core BIP-340; %.1f%% of 1-core",
+  double secs = r->propose_tx_s > 0 ? (double)r->txs / r->propose_tx_s : 0;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  snprintf(b, sizeof b,
+           "%.1f%% of all-core BIP-340; %.1f%% of 1-core; %.0f%% of the "
+           "time in commit (store write + fsync); CPUs %.0f%% busy",
            pct(r->propose_tx_s, l->schnorr_all),
-           pct(r->propose_tx_s, l->schnorr1));
+           pct(r->propose_tx_s, l->schnorr1),
+           secs > 0 ? 100.0 * r->commit_s / secs : 0,
+           secs > 0 && cpus > 0 ? 100.0 * r->cpu_s / (secs * (double)cpus)
+                                : 0);
   row(w, m, b, ">= 70% of all-core");
   snprintf(w, sizeof w, "Single node (%s): apply_block (parallel verify)",
            label);
@@ -214,8 +222,8 @@ static void print_rest(const bench_params *bp, const bench_limits *l,
   snprintf(w, sizeof w, "Audit (cairn_audit_datadir, %llu tx chain)",
            (unsigned long long)r->audited);
   snprintf(m, sizeof m, "%.0f tx/s", r->audit);
-  snprintf(b, sizeof b, "%.1f%% of all-core BIP-340",
-           pct(r->audit, l->schnorr_all));
+  snprintf(b, sizeof b, "%.1f%% of all-core BIP-340; CPUs %.0f%% busy",
+           pct(r->audit, l->schnorr_all), 100.0 * r->audit_busy);
   row(w, m, b, ">= 70% of all-core");
   print_growth(bp, "propose + commit", r->large.propose_tx_s,
                r->small.propose_tx_s);
@@ -340,7 +348,7 @@ static int run_main(const bench_params *bp, bench_runs *r) {
   bench_workload_free(w);
   if (rc == 0) {
     fprintf(stderr, "bench: audit of the main run's chain...\n");
-    r->audit = bench_audit_run(dir, &r->audited);
+    r->audit = bench_audit_run(dir, &r->audited, &r->audit_busy);
     if (r->audit <= 0) rc = -1;
   }
   remove_run(dir);

@@ -39,6 +39,12 @@ double bench_now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double bench_cpu_seconds(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 0;
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 typedef struct sig_set {
   uint8_t pk[SIG_SET][CAIRN_PUBKEY_BYTES];
   uint8_t msg[SIG_SET][32];

@@ -14,6 +14,8 @@
 
 /* Seconds on the monotonic clock. */
 double bench_now(void);
+/* CPU seconds used so far by the whole process (every thread). */
+double bench_cpu_seconds(void);
 
 /* BIP-340 verifications per second over pre-made signatures on `threads`
  * threads (1 = the calling thread's core), each verifying for `seconds`.

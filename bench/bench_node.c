@@ -786,7 +786,9 @@ static double run_propose(cairn_chain *c, const bench_workload *w,
     }
     size_t used = p->header.tx_count + (size_t)rejected;
     tu_commit_sign(&cm, p->header.height, p->hash, vk);
+    double tc = bench_now();
     err = cairn_chain_commit_proposal(c, p, &cm);
+    out->commit_s += bench_now() - tc;
     cairn_proposal_free(p);
     if (err != CAIRN_OK || used == 0) {
       fprintf(stderr, "bench: commit: %s\n", cairn_strerror(err));
@@ -847,7 +849,9 @@ static int run_paths(const char *dir, const cairn_genesis *g, uint64_t filler,
   out->prefill_s = bench_now() - t0;
   out->base_bytes = disk_bytes(dir);
   tu_validator(&vk, 0);
+  double cpu0 = bench_cpu_seconds();
   double dt = run_propose(c, w, &vk, out);
+  out->cpu_s = bench_cpu_seconds() - cpu0;
   int rc = dt > 0 ? 0 : -1;
   if (rc == 0) out->propose_tx_s = (double)out->txs / dt;
   if (rc == 0) rc = chain_make(dir2, g, &s2, &c2);
@@ -879,14 +883,18 @@ int bench_node_run(const char *dir, const bench_workload *w, uint64_t filler,
   return rc;
 }
 
-double bench_audit_run(const char *dir, uint64_t *txs) {
+double bench_audit_run(const char *dir, uint64_t *txs, double *busy) {
   char why[512] = "";
   *txs = 0;
+  *busy = 0;
   cairn_audit_result *res = calloc(1, sizeof *res);
   if (res == NULL) return 0;
-  double t0 = bench_now();
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  double t0 = bench_now(), cpu0 = bench_cpu_seconds();
   cairn_err err = cairn_audit_datadir(dir, res, NULL, why, sizeof why);
   double dt = bench_now() - t0;
+  if (dt > 0 && cpus > 0)
+    *busy = (bench_cpu_seconds() - cpu0) / (dt * (double)cpus);
   double rate = 0;
   if (err != CAIRN_OK || !res->ok)
     fprintf(stderr, "bench: audit of %s failed: %s: %s\n", dir,

@@ -54,6 +54,10 @@ typedef struct bench_node_result {
   double propose_tx_s; /* propose + commit path, tx/s */
   double apply_tx_s;   /* apply_block path (parallel verify), tx/s */
   double prefill_s;    /* time to write the genesis state and filler */
+  double commit_s;     /* of the propose path: in cairn_chain_commit_proposal
+                          (the store write and its fsync), the rest being
+                          cairn_chain_propose (checks and execution) */
+  double cpu_s;        /* process CPU time during the propose path */
   uint64_t disk_bytes; /* data.mdb allocated bytes after the run */
   uint64_t base_bytes; /* of which allocated before the first block */
 } bench_node_result;
@@ -67,9 +71,10 @@ typedef struct bench_node_result {
 int bench_node_run(const char *dir, const bench_workload *w, uint64_t filler,
                    bench_node_result *out);
 
-/* Time cairn_audit_datadir over dir; *txs receives the audited count.
+/* Time cairn_audit_datadir over dir; *txs receives the audited count and
+ * *busy the share of all CPUs the process kept busy meanwhile (0..1).
  * Returns tx/s, or 0 with a message on stderr (also when the audit finds
  * the chain does not hold up). */
-double bench_audit_run(const char *dir, uint64_t *txs);
+double bench_audit_run(const char *dir, uint64_t *txs, double *busy);
 
 #endif

@@ -5,9 +5,10 @@
  * so the nodes' CPUs (two vCPUs shared by four validators) are not also
  * spent on signing while they are measured.
  *
- * The traffic is the single-node bench's mix (bench/bench_node.c) sent to
- * a live network: the three brands' issuers ISSUE points and COUPON_ISSUE
- * coupons to members, and members REDEEM points. Members need points before
+ * The traffic is the core of the single-node bench's mix (bench/bench_node.c,
+ * without agreements and coupon redemptions) sent to a live network: the
+ * three brands' issuers ISSUE points and COUPON_ISSUE coupons to members,
+ * and members REDEEM points. Members need points before
  * they can redeem, so the workload starts with a warm-up: one ISSUE of 1000
  * points of every brand to every member, which the driver submits and sees
  * committed before measuring. In the measured mix, 50% are ISSUEs, 40%

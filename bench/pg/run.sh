@@ -14,8 +14,9 @@
 # synchronous_commit=on, load bench/pg/schema.sql (a balances table with
 # BENCH_PG_MEMBERS members x 3 brands, a hash-chained ledger table and its
 # one-row chain head, and one function per transaction type), then run
-# pgbench with the mix of the Cairn single-node bench (50% earn = ISSUE, 40%
-# redeem = REDEEM, 10% coupon_issue = COUPON_ISSUE; bench/pg/*.sql) for
+# pgbench with the earn/redeem/coupon core of the Cairn single-node mix (50%
+# earn = ISSUE, 40% redeem = REDEEM, 10% coupon_issue = COUPON_ISSUE;
+# bench/pg/*.sql) for
 # BENCH_PG_SECONDS at each client count of BENCH_PG_CLIENTS, with one
 # pgbench thread per client up to the number of online CPUs. The chain is
 # checked after the runs (bench/pg/verify.sql). The server is stopped and
@@ -149,7 +150,7 @@ fi
 
 echo "PostgreSQL parameters: PostgreSQL $pg_version, $members members x 3 brands, $secs s per client count ($clients clients), fsync=on, synchronous_commit=on, shared_buffers=1GB, data in $tmpbase (BENCH_PG_MEMBERS, BENCH_PG_SECONDS, BENCH_PG_CLIENTS)"
 
-cairn=$(cairn_figure 'Single node .*accounts.*propose')
+cairn=$(cairn_figure 'Single node .main run.*propose')
 [ -n "$cairn" ] || cairn=$(cairn_figure 'Single node .*propose')
 fsyncs=$(cairn_figure 'LMDB durable commits')
 
