@@ -28,7 +28,7 @@
  *
  * Other parameters: BENCH_NET_INTERVAL_MS (block interval, 100),
  * BENCH_NET_MEMBERS (1000), BENCH_NET_TXS (signed mix transactions at
- * full load, 100000), BENCH_NET_CONNS (member connections per node, 2),
+ * full load, 160000), BENCH_NET_CONNS (member connections per node, 2),
  * BENCH_NET_DRAIN_SECONDS (wait for commits after a phase, 15),
  * BENCH_NET_WARMUP_RATE (tx/s of the warm-up, 500: gentle, so that the
  * network starts each level in a normal state).
@@ -84,7 +84,7 @@ static void params_read(nb_params *p, int argc, char **argv) {
   if (p->conns > 8) p->conns = 8;
   p->members = (uint32_t)env_num("BENCH_NET_MEMBERS", 1000);
   p->warmup_rate = env_num("BENCH_NET_WARMUP_RATE", 500);
-  p->txs = (size_t)env_num("BENCH_NET_TXS", 100000);
+  p->txs = (size_t)env_num("BENCH_NET_TXS", 160000);
   p->window = (size_t)env_num("BENCH_NET_WINDOW", 4000);
   p->seconds = env_num("BENCH_NET_SECONDS", 20);
   p->drain_s = env_num("BENCH_NET_DRAIN_SECONDS", 15);
