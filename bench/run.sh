@@ -8,12 +8,14 @@
 #      (1,000,000 members, a 1,000,000-transaction chain), the audit of
 #      that chain, and growth (one workload on states of 10,000 and of
 #      10,000,000 accounts);
-#   2. BUILD_DIR/bench/cairn_netbench BUILD_DIR/cairnd: validators on
-#      loopback, given the all-core BIP-340 limit that part 1 measured;
+#   2. BUILD_DIR/bench/cairn_netbench BUILD_DIR/cairnd: four validators on
+#      loopback at full and half load, then one validator at full load
+#      (the single node through its HTTP API), given the all-core BIP-340
+#      limit that part 1 measured;
 #   3. bench/pg/run.sh: the PostgreSQL baseline, given part 1's table for
 #      the Cairn / PostgreSQL ratio. It takes the first row matching
-#      "Single node .*accounts.*propose", which part 1 makes the main run's
-#      (1,000,000 members; PostgreSQL preloads as many).
+#      "Single node .main run.*propose", the main run's (1,000,000 members;
+#      PostgreSQL preloads as many).
 # Parts 2 and 3 print rows of the same table; they take the places of the
 # "Four validators" and "PostgreSQL baseline" rows of part 1 (or go after
 # its last row). Progress goes to stderr, the table to stdout, and a copy
@@ -26,7 +28,9 @@
 # BENCH_MEMBERS, BENCH_TXS, BENCH_MEMBERS_SMALL, BENCH_MEMBERS_LARGE,
 # BENCH_LIMIT_SECONDS, BENCH_LMDB_BATCH, BENCH_TMPDIR (cairn_bench);
 # BENCH_NET_* (cairn_netbench); BENCH_PG_* (bench/pg/run.sh).
-# BENCH_SKIP_NET=1 or BENCH_SKIP_PG=1 leave a part out.
+# BENCH_SKIP_NET=1 or BENCH_SKIP_PG=1 leave a part out; BENCH_SKIP_NET1=1
+# only the one-validator level (BENCH_NET1_TXS: its signed transactions,
+# 300,000).
 set -u
 bin=${1:?usage: run.sh path/to/cairn_bench}
 dir=$(dirname "$bin")
@@ -58,6 +62,14 @@ if [ "${BENCH_SKIP_NET:-0}" != 1 ]; then
   limit=$(figure 'Limit: BIP-340 verify, all')
   BENCH_NET_SCHNORR_ALL=${limit:-} "$dir/cairn_netbench" "$build/cairnd" \
     "$netdir" >"$net_part" || rc=1
+  # The single-node figure through the real binary: one validator driven
+  # over HTTP at full load (BENCH_SKIP_NET1=1 leaves it out).
+  if [ "${BENCH_SKIP_NET1:-0}" != 1 ]; then
+    mkdir -p "$netdir/one"
+    BENCH_NET_SCHNORR_ALL=${limit:-} BENCH_NET_NODES=1 \
+      BENCH_NET_TXS=${BENCH_NET1_TXS:-300000} "$dir/cairn_netbench" \
+      "$build/cairnd" "$netdir/one" >>"$net_part" || rc=1
+  fi
 fi
 net_end=$(date +%s)
 
