@@ -298,7 +298,7 @@ static void audit_replica_remove(audit_lane *l) {
 }
 
 static cairn_err audit_replica_open_once(audit_engine *e, audit_lane *l) {
-  cairn_store_opts opts = {.no_sync = true};
+  cairn_store_opts opts = {.no_sync = true, .scratch = l->scratch};
   cairn_err err = cairn_store_open(&l->store, l->dir, &opts);
   if (err == CAIRN_OK)
     err = cairn_chain_open(&l->chain, l->store, l->genesis);

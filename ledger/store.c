@@ -288,6 +288,7 @@ static cairn_err cairn_store_env_open(cairn_store *s, const char *dir,
     flags |= MDB_RDONLY;
   } else if (opts->no_sync) {
     flags |= MDB_NOSYNC | MDB_NOMETASYNC;
+    if (opts->scratch) flags |= MDB_WRITEMAP;
   }
   rc = mdb_env_open(s->env, dir, flags, 0600);
   if (rc != 0) {

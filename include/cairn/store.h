@@ -89,6 +89,10 @@ typedef struct cairn_store_opts {
   bool no_sync;   /* skip fsync at commit (tests, benchmarks): a crash may
                      lose the last commits but never mixes states */
   uint64_t map_bytes_initial; /* 0: CAIRN_STORE_MAP_BYTES_INITIAL */
+  bool scratch;   /* with no_sync, for a store deleted after use (an
+                     auditor's scratch replica): LMDB writes pages in place
+                     in its map instead of copying each into the file at
+                     commit. A crash may leave such a store unreadable. */
 } cairn_store_opts;
 
 typedef struct cairn_tip {
